@@ -1,0 +1,1 @@
+"""Pure functions on shapes, arguments and tensors shared by the layer families."""

@@ -1,0 +1,60 @@
+"""Keras's padding and output-length arithmetic for convolutions and pooling.
+
+Written once here so every layer family, ``describe_padding`` and the docs use
+the same rules (see docs/padding.md).
+"""
+
+import math
+
+
+def effective_kernel(kernel, dilation):
+    """Span of a dilated kernel: k + (k - 1)(d - 1)."""
+    return (kernel - 1) * dilation + 1
+
+
+def same_padding(length, kernel, stride, dilation=1):
+    """(before, after) padding of Keras "same": total = max((ceil(n/s) - 1)s + (k - 1)d + 1 - n, 0),
+    the odd cell after. ``length`` None (unknown) gives the padding for unknown length only when
+    it doesn't depend on the length (stride 1)."""
+    if length is None:
+        if stride != 1:
+            return None
+        total = effective_kernel(kernel, dilation) - 1
+    else:
+        total = max((math.ceil(length / stride) - 1) * stride + effective_kernel(kernel, dilation) - length, 0)
+    return total // 2, total - total // 2
+
+
+def conv_padding(length, kernel, stride, dilation, padding):
+    """(before, after) padding for a convolution or pooling window."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "causal":
+        return effective_kernel(kernel, dilation) - 1, 0
+    return same_padding(length, kernel, stride, dilation)
+
+
+def conv_output_length(length, kernel, stride, dilation, padding):
+    """Output length of a convolution/pooling window over ``length`` cells (None stays None)."""
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    return max((length - effective_kernel(kernel, dilation)) // stride + 1, 0)
+
+
+def transpose_padding(kernel, dilation, padding):
+    """Cells a transposed convolution crops from each side: k'//2 for "same", 0 for "valid"."""
+    return effective_kernel(kernel, dilation) // 2 if padding == "same" else 0
+
+
+def deconv_output_length(length, kernel, stride, dilation, padding, output_padding=None):
+    """Keras's transposed-convolution output length (``deconv_output_length``)."""
+    if length is None:
+        return None
+    span = effective_kernel(kernel, dilation)
+    if output_padding is None:
+        if padding == "valid":
+            return length * stride + max(span - stride, 0)
+        return length * stride
+    return (length - 1) * stride + span - 2 * transpose_padding(kernel, dilation, padding) + output_padding

@@ -1,0 +1,122 @@
+"""Objects to Keras-form config dicts and back.
+
+A serialized object is ``{"module", "class_name", "config", "registered_name"}``
+exactly as Keras 3 writes it, so a lamina config reads like a Keras one and
+Keras configs load into lamina.
+"""
+
+import inspect
+
+import numpy as np
+
+from lamina.saving import registry
+
+
+def serialize_keras_object(obj):
+    """Turns a lamina object (or plain value) into its JSON-ready Keras form."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(item) for item in obj]
+    if isinstance(obj, dict):
+        return {key: serialize_keras_object(value) for key, value in obj.items()}
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, type):
+        raise TypeError(f"Cannot serialize the class {obj.__name__}; pass an instance.")
+    if callable(obj) and not hasattr(obj, "get_config"):
+        return _serialize_function(obj)
+    if not hasattr(obj, "get_config"):
+        raise TypeError(f"Cannot serialize {obj!r}: it has no get_config() method.")
+    cls = type(obj)
+    registered = registry.get_registered_name(cls)
+    module = cls.__dict__.get("_registered_module")  # set on built-ins only, not inherited by subclasses
+    result = {
+        "module": module or cls.__module__,
+        "class_name": cls.__name__,
+        "config": serialize_keras_object(obj.get_config()),
+        "registered_name": None if module else registered,
+    }
+    build_config = getattr(obj, "get_build_config", None)
+    if build_config is not None:
+        built = build_config()
+        if built:
+            result["build_config"] = serialize_keras_object(built)
+    compile_config = getattr(obj, "get_compile_config", None)
+    if compile_config is not None:
+        compiled = compile_config()
+        if compiled:
+            result["compile_config"] = serialize_keras_object(compiled)
+    return result
+
+
+def _serialize_function(fn):
+    registered = registry.get_registered_name(fn)
+    module = getattr(fn, "_registered_module", None)
+    if module:
+        return registered
+    return {"module": getattr(fn, "__module__", None), "class_name": "function",
+            "config": registered, "registered_name": registered}
+
+
+def deserialize_keras_object(config, module_objects=None, custom_objects=None, safe_mode=True,
+                             printable_module_name="object"):
+    """Rebuilds an object from its Keras-form config.
+
+    Args:
+        config: a serialized dict, a registered name, or None.
+        module_objects: the {name: class} table of the category being read
+            (layers, initializers, ...), searched after user registrations.
+        custom_objects: extra {name: class or function} for this call.
+        safe_mode: kept for Lambda layers, which refuse serialized code when True.
+    """
+    if config is None:
+        return None
+    if isinstance(config, str):
+        found = registry.get_registered_object(config, custom_objects, module_objects)
+        if found is None:
+            raise ValueError(f"Unknown {printable_module_name}: {config!r}. Please ensure you are using a "
+                             "lamina/Keras name, or register custom objects with "
+                             "lamina.saving.register_serializable or pass custom_objects.")
+        return found
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not interpret {printable_module_name} config: expected a dict with a "
+                         f"'class_name' key or a name. Received: {config!r}")
+    class_name = config["class_name"]
+    inner = config.get("config", {})
+    if class_name == "function":
+        return deserialize_keras_object(config.get("registered_name") or inner, module_objects,
+                                        custom_objects, safe_mode, printable_module_name)
+    cls = None
+    for name in (config.get("registered_name"), class_name):
+        if name:
+            cls = registry.get_registered_object(name, custom_objects, None)
+            if cls is not None:
+                break
+    if cls is None and config.get("module"):
+        cls = registry.get_builtin(config["module"], class_name)
+    if cls is None and module_objects:
+        cls = module_objects.get(class_name)
+    if cls is None:
+        raise ValueError(f"Unknown {printable_module_name}: {class_name!r} (module {config.get('module')!r}). "
+                         "Register it with lamina.saving.register_serializable or pass it in custom_objects.")
+    if not hasattr(cls, "from_config"):
+        raise TypeError(f"{class_name} cannot be built from a config: it has no from_config().")
+    with registry.CustomObjectScope(custom_objects or {}):
+        if _accepts_safe_mode(cls):
+            obj = cls.from_config(inner, safe_mode=safe_mode)
+        else:
+            obj = cls.from_config(inner)
+        build_config = config.get("build_config")
+        if build_config and hasattr(obj, "build_from_config"):
+            obj.build_from_config(build_config)
+        compile_config = config.get("compile_config")
+        if compile_config and hasattr(obj, "compile_from_config"):
+            obj.compile_from_config(compile_config)
+    return obj
+
+
+def _accepts_safe_mode(cls):
+    return "safe_mode" in inspect.signature(cls.from_config).parameters

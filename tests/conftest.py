@@ -1,0 +1,26 @@
+"""Shared test set-up: Keras 3 runs on the torch backend and shares our torch."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("KERAS_HOME", os.path.join(os.path.dirname(__file__), ".keras_home_unused"))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Real Keras 3 on the torch backend, the reference for differential tests."""
+    import keras as keras_module
+
+    assert keras_module.backend.backend() == "torch", "differential tests need KERAS_BACKEND=torch"
+    return keras_module
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
