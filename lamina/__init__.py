@@ -1,5 +1,16 @@
-"""lamina: the Keras layers-and-models API, implemented natively on PyTorch."""
+"""lamina: the Keras layers-and-models API, implemented natively on PyTorch.
+
+>>> import lamina
+>>> from lamina import layers
+>>> model = lamina.Sequential([layers.Dense(8, activation="relu", input_shape=(4,)), layers.Dense(1)])
+"""
 
 __version__ = "0.1.0"
 
-from lamina import config  # noqa: E402,F401
+from lamina import activations, config, constraints, initializers, regularizers  # noqa: E402,F401
+from lamina import layers, models, ops, saving, utils  # noqa: E402,F401
+from lamina.engine.input_layer import Input, InputLayer  # noqa: E402,F401
+from lamina.engine.keras_tensor import KerasTensor  # noqa: E402,F401
+from lamina.engine.model import Model  # noqa: E402,F401
+from lamina.engine.sequential import Sequential  # noqa: E402,F401
+from lamina.saving.registry import register_serializable  # noqa: E402,F401

@@ -1,9 +1,11 @@
 """Shared test set-up: Keras 3 runs on the torch backend and shares our torch."""
 
 import os
+import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-os.environ.setdefault("KERAS_HOME", os.path.join(os.path.dirname(__file__), ".keras_home_unused"))
+# Keras writes keras.json into KERAS_HOME, and lamina reads it: keep both away from the user's ~/.keras.
+os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="lamina-tests-keras-home-")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

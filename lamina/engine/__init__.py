@@ -1,0 +1,1 @@
+"""The engine: Layer, symbolic tensors and nodes, functional and Sequential models."""

@@ -1,0 +1,229 @@
+"""Functional models: the graph of nodes between symbolic inputs and outputs."""
+
+from lamina.engine import tree
+from lamina.engine.graph import map_graph
+from lamina.engine.input_layer import InputLayer
+from lamina.engine.keras_tensor import KerasTensor
+from lamina.engine.layer import Layer
+from lamina.engine.model import Model
+from lamina.engine.node import Node
+from lamina.saving import serialization
+from lamina.saving.registry import register_builtin
+from lamina.training.trainer import Trainer
+
+
+@register_builtin("keras", name="Functional")
+class Functional(Model):
+    """A model defined by ``Model(inputs, outputs)``.
+
+    ``inputs``/``outputs``: a symbolic tensor, a list of them, or a dict name -> tensor.
+    Sublayers are registered as submodules under their names, so ``state_dict()`` keys
+    read ``dense.kernel``.
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+        Trainer.__init__(self)
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and isinstance(inputs[0], KerasTensor):
+            inputs = inputs[0] if isinstance(inputs, tuple) else inputs
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.inputs = tree.flatten(inputs)
+        self.outputs = tree.flatten(outputs)
+        self._nodes, graph_layers = map_graph(self.inputs, self.outputs)
+        names = [layer.name for layer in graph_layers]
+        for layer_name in names:
+            if names.count(layer_name) > 1:
+                raise ValueError(f'The name "{layer_name}" is used {names.count(layer_name)} times in the model. '
+                                 "All layer names should be unique.")
+        self._graph_layers = tuple(graph_layers)
+        for layer in graph_layers:
+            if not isinstance(layer, InputLayer):
+                self.add_module(layer.name.replace(".", "_"), layer)
+        self._run_nodes = [node for node in self._nodes if not node.is_input]
+        self.built = True
+        # Keras 2's node 0 of a functional model: its own inputs and outputs.
+        self._inbound_nodes.append(Node.record_only(self, (inputs,), outputs))
+
+    @property
+    def layers(self):
+        """Every layer of the graph, InputLayers included, producers before consumers (as Keras 3)."""
+        return list(self._graph_layers)
+
+    @property
+    def input_shape(self):
+        return tree.map_structure(lambda t: t.shape, self._inputs_struct)
+
+    @property
+    def output_shape(self):
+        return tree.map_structure(lambda t: t.shape, self._outputs_struct)
+
+    @property
+    def input_names(self):
+        return [t._keras_history[0].name for t in self.inputs]
+
+    @property
+    def output_names(self):
+        return [t._keras_history[0].name for t in self.outputs]
+
+    def _flat_inputs(self, inputs):
+        """The model's inputs in ``self.inputs`` order, from a tensor, a list or a dict."""
+        if isinstance(inputs, dict) and not isinstance(self._inputs_struct, dict):
+            missing = [name for name in self.input_names if name not in inputs]
+            if missing:
+                raise ValueError(f"Model '{self.name}': missing input(s) {missing}; received keys "
+                                 f"{sorted(inputs)}; expected {self.input_names}.")
+            return [inputs[name] for name in self.input_names]
+        flat = tree.flatten(inputs)
+        if len(flat) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s), but it received "
+                             f"{len(flat)} input tensors.")
+        return flat
+
+    def call(self, inputs, training=None, mask=None):
+        values = {}
+        for tensor, value in zip(self.inputs, self._flat_inputs(inputs)):
+            values[id(tensor)] = value
+        if mask is not None:
+            for tensor, input_mask in zip(self.inputs, tree.flatten(mask)):
+                if input_mask is not None:
+                    values[id(tensor)]._keras_mask = input_mask
+
+        def lookup(item):
+            return values[id(item)] if isinstance(item, KerasTensor) else item
+
+        for node in self._run_nodes:
+            args = tree.map_structure(lookup, node.call_args)
+            kwargs = tree.map_structure(lookup, node.call_kwargs)
+            outputs = node.layer(*args, **kwargs)
+            for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
+                values[id(tensor)] = value
+        return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
+
+    def compute_output_spec(self, inputs, training=None, mask=None):
+        values = dict(zip((id(t) for t in self.inputs), self._flat_inputs(inputs)))
+        for node in self._run_nodes:
+            args = tree.map_structure(lambda item: values.get(id(item), item), node.call_args)
+            kwargs = tree.map_structure(lambda item: values.get(id(item), item), node.call_kwargs)
+            outputs = node.layer.compute_output_spec(*args, **kwargs)
+            for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
+                values[id(tensor)] = value
+        return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
+
+    def compute_output_shape(self, input_shape):
+        from lamina.engine.layer import specs_from_shapes
+
+        specs = self.compute_output_spec(specs_from_shapes(input_shape, self.compute_dtype))
+        return tree.map_structure(lambda t: t.shape, specs)
+
+    # ------------------------------------------------------------------ config
+    def _model_nodes(self):
+        return {id(node) for node in self._nodes}
+
+    def get_config(self):
+        """Keras's functional config: layers with their inbound nodes, input and output layers."""
+        in_model = self._model_nodes()
+
+        def reindex(layer, node_index):
+            """A node's index among the layer's nodes that belong to this model."""
+            own = [i for i, n in enumerate(layer._inbound_nodes) if id(n) in in_model]
+            return own.index(node_index)
+
+        def tensor_ref(tensor):
+            layer, node_index, tensor_index = tensor._keras_history
+            return [layer.name, reindex(layer, node_index), tensor_index]
+
+        def serialize_arg(item):
+            if isinstance(item, KerasTensor):
+                return {"class_name": "__keras_tensor__",
+                        "config": {"shape": list(item.shape), "dtype": item.dtype, "keras_history": tensor_ref(item)}}
+            return serialization.serialize_keras_object(item)
+
+        layer_configs = []
+        for layer in self._graph_layers:
+            entry = serialization.serialize_keras_object(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = [
+                {"args": [tree.map_structure(serialize_arg, arg) for arg in node.call_args],
+                 "kwargs": {k: tree.map_structure(serialize_arg, v) for k, v in node.call_kwargs.items()}}
+                for node in layer._inbound_nodes if id(node) in in_model and not node.is_input]
+            layer_configs.append(entry)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layer_configs,
+            "input_layers": tree.map_structure(tensor_ref, self._inputs_struct) if isinstance(
+                self._inputs_struct, dict) else [tensor_ref(t) for t in self.inputs]
+            if isinstance(self._inputs_struct, (list, tuple)) else tensor_ref(self._inputs_struct),
+            "output_layers": {k: tensor_ref(v) for k, v in self._outputs_struct.items()} if isinstance(
+                self._outputs_struct, dict) else [tensor_ref(t) for t in self.outputs]
+            if isinstance(self._outputs_struct, (list, tuple)) else tensor_ref(self._outputs_struct),
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return functional_from_config(cls, config, custom_objects)
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    """Rebuilds a functional model by re-calling each layer on its inbound nodes' tensors."""
+    from lamina import layers as layers_module
+
+    created = {}
+    produced = {}  # (layer name, node index) -> outputs
+    pending = []
+    for entry in config["layers"]:
+        layer = layers_module.deserialize(entry, custom_objects=custom_objects)
+        created[entry["name"]] = layer
+        if isinstance(layer, InputLayer):
+            produced[(entry["name"], 0)] = layer.output
+        pending.extend((entry["name"], node_config) for node_config in entry.get("inbound_nodes", []))
+    node_counts = {}
+
+    def resolve(item):
+        if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+            name, node_index, tensor_index = item["config"]["keras_history"]
+            if (name, node_index) not in produced:
+                raise LookupError
+            return tree.flatten(produced[(name, node_index)])[tensor_index]
+        return item
+
+    while pending:
+        progressed = False
+        for item in list(pending):
+            name, node_config = item
+            try:
+                args = [tree.map_structure(resolve, arg) if not _is_tensor_ref(arg) else resolve(arg)
+                        for arg in node_config["args"]]
+                kwargs = {k: resolve(v) if _is_tensor_ref(v) else tree.map_structure(resolve, v)
+                          for k, v in node_config.get("kwargs", {}).items()}
+            except LookupError:
+                continue
+            index = node_counts.get(name, 0)
+            node_counts[name] = index + 1
+            produced[(name, index)] = created[name](*args, **kwargs)
+            pending.remove(item)
+            progressed = True
+        if not progressed:
+            raise ValueError(f"Could not rebuild functional model '{config.get('name')}': the inbound nodes of "
+                             f"layers {[n for n, _ in pending]} refer to tensors that are never produced.")
+
+    def reference(ref):
+        name, node_index, tensor_index = ref
+        return tree.flatten(produced[(name, node_index)])[tensor_index]
+
+    def structure(refs):
+        if isinstance(refs, dict):
+            return {k: reference(v) for k, v in refs.items()}
+        if refs and not isinstance(refs[0], (list, tuple)):
+            return reference(refs)
+        return [reference(ref) for ref in refs]
+
+    inputs, outputs = structure(config["input_layers"]), structure(config["output_layers"])
+    if cls is Functional or cls is Model:
+        return Functional(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
+    return cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+
+
+def _is_tensor_ref(item):
+    return isinstance(item, dict) and item.get("class_name") == "__keras_tensor__"

@@ -1,0 +1,665 @@
+"""The Layer: a ``torch.nn.Module`` with Keras's lifecycle, weights and bookkeeping.
+
+A layer is configured in ``__init__``, creates its weights in ``build(input_shape)``
+on the first call, and computes in ``call``. Called on symbolic tensors
+(``lamina.Input``) it computes output shapes without running kernels and records
+a node. Called on data (torch tensors, NumPy arrays, lists) it converts them and
+runs ``forward`` (which is ``call``), nothing more once built.
+
+Training mode: ``call(..., training=None)`` resolves to the ``training`` value
+an outer call passed explicitly, else to the module's ``self.training`` flag.
+lamina layers start in inference mode (``self.training == False``), as a Keras
+layer called without ``training=True`` does; ``model.train()`` /
+``model.eval()`` switch it as in PyTorch, and ``fit`` trains with ``training=True``.
+"""
+
+import inspect
+import re
+import weakref
+
+import numpy as np
+import torch
+
+from lamina.engine import tree
+from lamina.engine.dtype_policy import DTYPE_NAMES, TORCH_DTYPES, get_policy, serialize_policy
+from lamina.engine.keras_tensor import KerasTensor
+from lamina.engine.node import Node, NodeAccessors
+from lamina.engine.shape_inference import infer_output_spec, is_fake, real_tensor_mode
+
+_name_counts = {}
+# Explicit `training=` values of the calls in progress, innermost last.
+_training_stack = []
+# Layers currently holding losses; the entry call clears its subtree's when this is non-empty.
+_layers_with_losses = weakref.WeakSet()
+_call_depth = 0
+
+
+def to_snake_case(name):
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(prefix):
+    """``prefix`` the first time, then ``prefix_1``, ``prefix_2``… (as Keras names layers)."""
+    count = _name_counts.get(prefix, 0)
+    _name_counts[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def clear_session():
+    """Resets the automatic layer names (``dense``, ``dense_1``…), like ``keras.backend.clear_session``."""
+    _name_counts.clear()
+
+
+class Permuted:
+    """A weight stored as a permutation of its Keras layout (``storage = keras.permute(order)``)."""
+
+    def __init__(self, order):
+        self.order = tuple(order)
+        self.inverse = tuple(int(i) for i in np.argsort(order))
+
+    def from_keras(self, tensor):
+        return tensor.permute(self.order)
+
+    def to_keras(self, tensor):
+        return tensor.permute(self.inverse)
+
+
+class _Identity:
+    @staticmethod
+    def from_keras(tensor):
+        return tensor
+
+    @staticmethod
+    def to_keras(tensor):
+        return tensor
+
+
+IDENTITY_LAYOUT = _Identity()
+
+
+class WeightSpec:
+    """How a weight was declared: Keras shape, layout, trainability, regularizer, constraint."""
+
+    __slots__ = ("keras_shape", "layout", "trainable", "regularizer", "constraint")
+
+    def __init__(self, keras_shape, layout, trainable, regularizer, constraint):
+        self.keras_shape = tuple(keras_shape)
+        self.layout = layout or IDENTITY_LAYOUT
+        self.trainable = trainable
+        self.regularizer = regularizer
+        self.constraint = constraint
+
+
+_UNTRACKED_SPEC = WeightSpec((), None, True, None, None)
+_FIRST_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim")
+
+
+def _input_dtype(value):
+    return getattr(value, "dtype", None)
+
+
+class Layer(NodeAccessors, torch.nn.Module):
+    """Base class of all layers.
+
+    Args:
+        trainable: whether the layer's weights are updated in training.
+        name: a unique name (default: snake_case class name, numbered).
+        dtype: dtype policy: a name ("float32", "mixed_float16"), a torch dtype or a DTypePolicy.
+        activity_regularizer: a regularizer applied to the outputs; its value, divided by the batch
+            size, is added to ``layer.losses``.
+        input_shape / batch_input_shape / batch_size / input_dim: Keras's first-layer keywords,
+            read by ``Sequential`` to create its input.
+
+    Subclass it with ``build(input_shape)`` (create weights with ``add_weight``) and
+    ``call(inputs, training=None, mask=None)``; see docs/custom_layers.md.
+    """
+
+    supports_masking = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        parameters = inspect.signature(cls.call).parameters
+        cls._call_has_training_arg = "training" in parameters
+        cls._call_has_mask_arg = "mask" in parameters
+        cls._overrides_compute_mask = cls.compute_mask is not Layer.compute_mask
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        try:
+            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+            arguments = dict(bound.arguments)
+            arguments.pop(next(iter(arguments)))
+            extra = arguments.pop("kwargs", {}) if "kwargs" in inspect.signature(cls.__init__).parameters else {}
+            instance.__dict__["_init_arguments"] = {**arguments, **extra}
+        except TypeError:
+            instance.__dict__["_init_arguments"] = None
+        return instance
+
+    def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True, name=None,
+                 **kwargs):
+        torch.nn.Module.__init__(self)
+        first_layer = {key: kwargs.pop(key) for key in _FIRST_LAYER_KWARGS if key in kwargs}
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): "
+                            f"{', '.join(sorted(kwargs))}")
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(f"{type(self).__name__}: name must be a string without '/'. Received: name={name!r}")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.training = False
+        self._trainable = bool(trainable)
+        self.dtype_policy = get_policy(dtype)
+        self.autocast = autocast
+        self._input_torch_dtype = TORCH_DTYPES[self.dtype_policy.variable_dtype]
+        from lamina import regularizers
+
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.built = False
+        self.input_spec = None
+        self._build_input_shape = None
+        self._weight_specs = {}
+        self._losses = []
+        self._inbound_nodes = []
+        self._outbound_nodes = []
+        self._batch_input_shape = self._first_layer_shape(**first_layer)
+
+    def _first_layer_shape(self, input_shape=None, batch_input_shape=None, batch_size=None, input_dim=None):
+        """The full input shape (batch first) given by Keras's first-layer keywords, or None."""
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            return tuple(batch_input_shape)
+        if input_shape is not None:
+            if isinstance(input_shape, int):
+                input_shape = (input_shape,)
+            return (batch_size,) + tuple(input_shape)
+        return None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def dtype(self):
+        """The weights' dtype name, e.g. "float32"."""
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        return self.dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        for layer in self._flatten_layers():
+            layer._trainable = value
+        for parameter in self.parameters():
+            parameter.requires_grad_(value)
+
+    def __setattr__(self, name, value):
+        specs = self.__dict__.get("_weight_specs")
+        if specs and isinstance(value, torch.Tensor) and name not in specs:
+            # `self.w = self.add_weight(...)`: keep one registration, under the attribute's name.
+            for old_name in list(specs):
+                if self._parameters.get(old_name) is value or self._buffers.get(old_name) is value:
+                    self._rename_weight(old_name, name)
+                    return
+        if isinstance(value, list) and value and not name.startswith("_") and \
+                all(isinstance(v, torch.nn.Module) for v in value):
+            value = torch.nn.ModuleList(value)  # Keras tracks layers kept in list attributes
+        super().__setattr__(name, value)
+
+    def _rename_weight(self, old_name, new_name):
+        self._weight_specs = {new_name if key == old_name else key: spec for key, spec in self._weight_specs.items()}
+        table = self._parameters if old_name in self._parameters else self._buffers
+        table[new_name] = table.pop(old_name)
+
+    # ------------------------------------------------------------------ weights
+    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
+                   regularizer=None, constraint=None, aggregation="none", name=None, layout=None):
+        """Creates a weight of Keras shape ``shape``; returns the stored tensor.
+
+        Positional arguments follow Keras 3 (``shape, initializer, dtype, trainable``) or Keras 2
+        (``name, shape, ...``, recognised by a string first argument).
+        ``layout`` (lamina): how the weight is stored (e.g. ``Permuted((3, 2, 0, 1))`` for a conv
+        kernel in PyTorch's layout); ``get_weights``, initializers, regularizers and constraints
+        always see the Keras layout. Trainable weights are ``nn.Parameter``s, others buffers.
+        """
+        if args and isinstance(args[0], str):
+            name, args = args[0], args[1:]
+        for key, value in zip(("shape", "initializer", "dtype", "trainable"), args):
+            if key == "shape":
+                shape = value
+            elif key == "initializer":
+                initializer = value
+            elif key == "dtype":
+                dtype = value
+            else:
+                trainable = value
+        from lamina import constraints, initializers, regularizers
+
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        dtype = dtype or self.dtype_policy.variable_dtype
+        torch_dtype = TORCH_DTYPES[getattr(dtype, "name", None) or str(dtype).replace("torch.", "")] \
+            if not isinstance(dtype, torch.dtype) else dtype
+        if initializer is None:
+            initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"
+        value = initializers.get(initializer)(shape, dtype=torch_dtype)
+        value = torch.as_tensor(value, dtype=torch_dtype)
+        if tuple(value.shape) != shape:
+            raise ValueError(f"Layer '{self.name}': initializer for weight {name!r} returned shape "
+                             f"{tuple(value.shape)}, expected {shape}.")
+        layout = layout or IDENTITY_LAYOUT
+        stored = layout.from_keras(value).contiguous()
+        device = next(iter(self._parameters.values()), None)
+        if device is not None and device.device != stored.device:
+            stored = stored.to(device.device)
+        name = self._free_weight_name(name or "variable")
+        self._weight_specs[name] = WeightSpec(shape, layout, trainable, regularizers.get(regularizer),
+                                              constraints.get(constraint))
+        if trainable:
+            self.register_parameter(name, torch.nn.Parameter(stored, requires_grad=self._trainable
+                                                             and torch_dtype.is_floating_point))
+        else:
+            self.register_buffer(name, stored)
+        return getattr(self, name)
+
+    def _free_weight_name(self, name):
+        candidate, index = name, 0
+        while candidate in self._weight_specs or hasattr(self, candidate):
+            index += 1
+            candidate = f"{name}_{index}"
+        return candidate
+
+    def _own_weight_slots(self):
+        """(owner, attribute, spec) of this layer's own weights: trainable-created first, as Keras."""
+        specs = self._weight_specs
+        ordered = [n for n, s in specs.items() if s.trainable] + [n for n, s in specs.items() if not s.trainable]
+        return [(self, name, specs[name]) for name in ordered]
+
+    def _weight_slots(self):
+        """All weights in Keras's ``weights`` order: own, then each sublayer's, without repeats."""
+        slots, seen = [], set()
+
+        def visit(module):
+            if isinstance(module, Layer):
+                own = module._own_weight_slots()
+            else:
+                own = [(module, n, _UNTRACKED_SPEC) for n, _ in module.named_parameters(recurse=False)]
+                own += [(module, n, _UNTRACKED_SPEC) for n, _ in module.named_buffers(recurse=False)]
+            for slot in own:
+                tensor = getattr(slot[0], slot[1])
+                if tensor is not None and id(tensor) not in seen:
+                    seen.add(id(tensor))
+                    slots.append(slot)
+            for child in module.children():
+                visit(child)
+
+        visit(self)
+        return slots
+
+    def _flatten_layers(self, include_self=True):
+        """This layer and every Layer below it (through containers), each once."""
+        return [m for m in self.modules() if isinstance(m, Layer) and (include_self or m is not self)]
+
+    @property
+    def weights(self):
+        return [getattr(owner, name) for owner, name, _ in self._weight_slots()]
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [getattr(owner, name) for owner, name, spec in self._weight_slots()
+                if spec.trainable and getattr(owner, "trainable", True)
+                and isinstance(getattr(owner, name), torch.nn.Parameter)]
+
+    @property
+    def non_trainable_weights(self):
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
+    @property
+    def variables(self):
+        return self.weights
+
+    def get_weights(self):
+        """The weights as NumPy arrays, in Keras's order and layouts."""
+        return [spec.layout.to_keras(getattr(owner, name)).detach().cpu().numpy()
+                for owner, name, spec in self._weight_slots()]
+
+    def set_weights(self, weights):
+        """Sets the weights from NumPy arrays in Keras's order and layouts (as ``get_weights`` gives)."""
+        slots = self._weight_slots()
+        weights = list(weights)
+        if len(weights) != len(slots):
+            raise ValueError(f"Layer '{self.name}' expected {len(slots)} weights "
+                             f"({', '.join(n for _, n, _ in slots) or 'none'}), but received "
+                             f"{len(weights)} weights.")
+        for index, ((owner, name, spec), value) in enumerate(zip(slots, weights)):
+            target = getattr(owner, name)
+            array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+            expected = spec.keras_shape if spec is not _UNTRACKED_SPEC else tuple(target.shape)
+            if tuple(array.shape) != expected:
+                hint = ""
+                if tuple(reversed(array.shape)) == expected or sorted(array.shape) == sorted(expected):
+                    hint = (" The array has the right size but another layout: set_weights takes Keras "
+                            "layouts (e.g. Dense kernel (in, units), Conv2D kernel (kh, kw, in, filters)), "
+                            "not PyTorch's.")
+                raise ValueError(f"Layer '{self.name}' weight {index} ('{owner.name if isinstance(owner, Layer) else type(owner).__name__}/{name}'): "
+                                 f"expected shape {expected}, received {tuple(array.shape)}.{hint}")
+            with torch.no_grad():
+                source = torch.as_tensor(array).to(device=target.device, dtype=target.dtype)
+                target.copy_(spec.layout.from_keras(source))
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                             "built. You can build it manually via: `layer.build(input_shape)`.")
+        return int(sum(int(np.prod(spec.keras_shape if spec is not _UNTRACKED_SPEC
+                                   else tuple(getattr(owner, name).shape)))
+                       for owner, name, spec in self._weight_slots()))
+
+    def apply_constraints(self):
+        """Projects every constrained weight (this layer's and its sublayers') onto its constraint.
+
+        The training loop calls this after each optimizer update, as Keras does.
+        """
+        with torch.no_grad():
+            for owner, name, spec in self._weight_slots():
+                if spec.constraint is not None:
+                    weight = getattr(owner, name)
+                    weight.copy_(spec.layout.from_keras(spec.constraint(spec.layout.to_keras(weight))))
+
+    # ------------------------------------------------------------------ losses
+    def add_loss(self, loss):
+        """Adds a scalar tensor to ``layer.losses`` (cleared at the start of the next outer call)."""
+        self._losses.append(loss)
+        _layers_with_losses.add(self)
+
+    @property
+    def losses(self):
+        """Activity and ``add_loss`` losses of the last call, plus weight regularization penalties."""
+        collected = []
+        for layer in self._flatten_layers():
+            collected.extend(layer._losses)
+        for owner, name, spec in self._weight_slots():
+            if spec.regularizer is not None:
+                collected.append(spec.regularizer(spec.layout.to_keras(getattr(owner, name))))
+        return collected
+
+    def _clear_losses(self):
+        for layer in self._flatten_layers():
+            if layer._losses:
+                layer._losses = []
+                _layers_with_losses.discard(layer)
+
+    # ------------------------------------------------------------------ lifecycle
+    def build(self, input_shape):
+        """Creates the weights for inputs of ``input_shape``; the default creates none."""
+        self.built = True
+
+    def _build_for(self, input_shape):
+        if self.input_spec is not None and is_shape(input_shape):
+            self.input_spec.check(input_shape, self.name)
+        self.build(input_shape)
+        self.built = True
+        self._build_input_shape = input_shape
+
+    def get_build_config(self):
+        if self.built and self._build_input_shape is not None:
+            return {"input_shape": self._build_input_shape}
+        return None
+
+    def build_from_config(self, config):
+        if config and "input_shape" in config:
+            shape = config["input_shape"]
+            shape = tuple(shape) if shape and not isinstance(shape[0], (list, tuple, dict)) else \
+                [tuple(s) for s in shape]
+            self._build_for(shape)
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")
+
+    def forward(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
+
+    def compute_mask(self, inputs, previous_mask):
+        return previous_mask
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for ``input_shape`` (None for unknown dims), inferred on fake tensors by default."""
+        specs = infer_output_spec(self._inference_call, (specs_from_shapes(input_shape, self.compute_dtype),), {})
+        return tree.map_structure(lambda spec: spec.shape, specs)
+
+    def _inference_call(self, *args, **kwargs):
+        if self._call_has_training_arg:
+            kwargs.setdefault("training", False)
+        return self.call(*args, **kwargs)
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Symbolic outputs (KerasTensors) for symbolic inputs."""
+        if type(self).compute_output_shape is not Layer.compute_output_shape:
+            shapes = self.compute_output_shape(_shape_structure(args[0]))
+            return specs_from_shapes(shapes, self.compute_dtype)
+        return infer_output_spec(self._inference_call, args, kwargs)
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *args, **kwargs):
+        if not args:
+            if "inputs" not in kwargs:
+                raise TypeError(f"Layer '{self.name}' was called without inputs.")
+            args = (kwargs.pop("inputs"),)
+        first = args[0]
+        if isinstance(first, KerasTensor) or (tree.is_nested(first) and
+                                              any(isinstance(t, KerasTensor) for t in tree.flatten(first))):
+            return self._symbolic_call(args, kwargs)
+        if type(first) is not torch.Tensor or (first.dtype is not self._input_torch_dtype and self.autocast
+                                               and first.is_floating_point()):
+            first = self._convert_input(first)
+            args = (first,) + args[1:]
+        if not self.built:
+            return self._first_call(args, kwargs)
+        if self.input_spec is not None and type(first) is torch.Tensor:
+            self._check_rank(first)
+        return self._eager_call(first, args, kwargs)
+
+    def _eager_call(self, first, args, kwargs):
+        global _call_depth
+        training = kwargs.get("training")
+        if training is not None:
+            _training_stack.append(training)
+            if not self._call_has_training_arg:
+                del kwargs["training"]
+        elif self._call_has_training_arg:
+            kwargs["training"] = _training_stack[-1] if _training_stack else self.training
+        previous_mask = None
+        if self.supports_masking or self._call_has_mask_arg:
+            previous_mask = _get_mask(first)
+            if self._call_has_mask_arg and kwargs.get("mask") is None and previous_mask is not None:
+                kwargs["mask"] = previous_mask
+        if _call_depth == 0 and _layers_with_losses:
+            self._clear_losses()
+        _call_depth += 1
+        try:
+            if self.dtype_policy.is_mixed and not torch.is_autocast_enabled(first.device.type):
+                with torch.autocast(first.device.type, dtype=TORCH_DTYPES[self.dtype_policy.compute_dtype]):
+                    outputs = torch.nn.Module.__call__(self, *args, **kwargs)
+            else:
+                outputs = torch.nn.Module.__call__(self, *args, **kwargs)
+        finally:
+            _call_depth -= 1
+            if training is not None:
+                _training_stack.pop()
+        if self.activity_regularizer is not None:
+            for output in tree.flatten(outputs):
+                if isinstance(output, torch.Tensor):
+                    loss = self.activity_regularizer(output)
+                    if output.ndim > 0 and output.shape[0] > 0:
+                        loss = loss / output.shape[0]
+                    self.add_loss(loss)
+        if self.supports_masking and (previous_mask is not None or self._overrides_compute_mask):
+            _set_masks(outputs, self.compute_mask(first, previous_mask))
+        return outputs
+
+    def _first_call(self, args, kwargs):
+        """Builds from the first eager input, runs, and records a node (as Keras 2 did)."""
+        first = args[0]
+        shapes = _shape_structure(first)
+        if is_fake(tree.flatten(first)[0]):
+            with real_tensor_mode():
+                self._build_for(shapes)
+        else:
+            self._build_for(shapes)
+            device = getattr(tree.flatten(first)[0], "device", None)
+            if device is not None and device.type != "cpu":
+                self.to(device)
+        outputs = self._eager_call(first, args, kwargs)
+        symbolic_inputs = tree.map_structure(_symbolic_like, first)
+        Node(self, (symbolic_inputs,), {}, tree.map_structure(_symbolic_like, outputs))
+        return outputs
+
+    def _check_rank(self, tensor):
+        spec = self.input_spec
+        if spec.ndim is not None and tensor.dim() != spec.ndim or \
+                spec.min_ndim is not None and tensor.dim() < spec.min_ndim:
+            spec.check(tuple(tensor.shape), self.name)
+
+    def _symbolic_call(self, args, kwargs):
+        first = args[0]
+        if not self.built:
+            self._build_for(_shape_structure(first))
+        elif self.input_spec is not None and isinstance(first, KerasTensor):
+            self.input_spec.check(first.shape, self.name)
+        outputs = self.compute_output_spec(*args, **kwargs)
+        Node(self, args, kwargs, outputs)
+        return outputs
+
+    def _convert_input(self, value):
+        """Torch tensor(s) from tensors, NumPy arrays or nested lists; floats cast to the layer dtype."""
+        if isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, (torch.Tensor, np.ndarray, list, tuple)) and _is_array_like_structure(v)
+                for v in value) and not _is_rectangular_numbers(value):
+            return type(value)(self._convert_input(v) for v in value)
+        if isinstance(value, dict):
+            return {key: self._convert_input(v) for key, v in value.items()}
+        if not isinstance(value, torch.Tensor):
+            array = np.asarray(value)
+            if array.dtype == object:
+                raise TypeError(f"Layer '{self.name}' could not convert its input to a tensor: received "
+                                f"{type(value).__name__} with ragged or non-numeric content.")
+            value = torch.as_tensor(array, device=self._device())
+        if self.autocast and value.is_floating_point() and value.dtype is not self._input_torch_dtype:
+            value = value.to(self._input_torch_dtype)
+        return value
+
+    def _device(self):
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return None
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        """The layer's configuration, with Keras's keys."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": serialize_policy(self.dtype_policy)}
+        if self.activity_regularizer is not None:
+            from lamina import regularizers
+
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        if type(self).get_config is Layer.get_config and type(self).__init__ is not Layer.__init__:
+            arguments = self._init_arguments
+            if arguments is None:
+                raise NotImplementedError(f"Layer {type(self).__name__} does not implement get_config() and its "
+                                          "constructor arguments could not be recorded automatically.")
+            config.update({k: v for k, v in arguments.items() if k not in ("name", "trainable", "dtype")})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _get_mask(value):
+    if isinstance(value, torch.Tensor):
+        return value.__dict__.get("_keras_mask")
+    if isinstance(value, (list, tuple)):
+        masks = [_get_mask(v) for v in value]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+def _set_masks(outputs, masks):
+    if masks is None:
+        return
+    flat_outputs, flat_masks = tree.flatten(outputs), tree.flatten(masks)
+    for output, mask in zip(flat_outputs, flat_masks):
+        if isinstance(output, torch.Tensor) and mask is not None:
+            output._keras_mask = mask
+
+
+def _is_array_like_structure(value):
+    return isinstance(value, (torch.Tensor, np.ndarray)) or (
+        isinstance(value, (list, tuple)) and all(isinstance(v, (torch.Tensor, np.ndarray)) for v in value))
+
+
+def _is_rectangular_numbers(value):
+    """True for nested lists of plain numbers (one array), False for a list of arrays (several inputs)."""
+    return all(isinstance(v, (list, tuple)) for v in value) and not any(
+        isinstance(leaf, (torch.Tensor, np.ndarray)) for leaf in tree.flatten(value))
+
+
+def _shape_structure(value):
+    """The shape(s) of a tensor structure (a tuple, or a list/dict of tuples)."""
+
+    def shape_of(leaf):
+        if isinstance(leaf, KerasTensor):
+            return leaf.shape
+        if isinstance(leaf, (torch.Tensor, np.ndarray)):
+            return tuple(int(d) for d in leaf.shape)
+        return None
+
+    if isinstance(value, (list, tuple)):
+        return [shape_of(v) for v in value]
+    if isinstance(value, dict):
+        return {k: shape_of(v) for k, v in value.items()}
+    return shape_of(value)
+
+
+def _symbolic_like(value):
+    if isinstance(value, torch.Tensor):
+        shape = (None,) + tuple(value.shape[1:]) if value.dim() else ()
+        return KerasTensor(shape, dtype=DTYPE_NAMES.get(value.dtype, "float32"))
+    return value
+
+
+def is_shape(value):
+    """True for one shape (a tuple/list of ints and None), False for a structure of shapes."""
+    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def specs_from_shapes(shapes, dtype):
+    """KerasTensors for a shape, or a list/dict of shapes."""
+    if is_shape(shapes):
+        return KerasTensor(tuple(shapes), dtype=dtype)
+    if isinstance(shapes, dict):
+        return {k: specs_from_shapes(v, dtype) for k, v in shapes.items()}
+    return [specs_from_shapes(s, dtype) for s in shapes]

@@ -1,0 +1,37 @@
+"""Nested structures (lists, tuples, dicts) of tensors: flatten, pack, map.
+
+Dicts flatten in sorted-key order, as Keras does.
+"""
+
+
+def is_nested(value):
+    return isinstance(value, (list, tuple, dict))
+
+
+def flatten(structure):
+    """The leaves of ``structure`` in Keras order."""
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten(item)]
+    return [structure]
+
+
+def pack_sequence_as(structure, flat):
+    """Rebuilds ``structure`` with the leaves of ``flat``, in ``flatten`` order."""
+    iterator = iter(flat)
+
+    def pack(node):
+        if isinstance(node, dict):
+            packed = {key: pack(node[key]) for key in sorted(node)}
+            return {key: packed[key] for key in node}
+        if isinstance(node, (list, tuple)):
+            items = [pack(item) for item in node]
+            return type(node)(items) if not hasattr(node, "_fields") else type(node)(*items)
+        return next(iterator)
+
+    return pack(structure)
+
+
+def map_structure(fn, structure):
+    return pack_sequence_as(structure, [fn(leaf) for leaf in flatten(structure)])

@@ -1,0 +1,1 @@
+"""Training: compile, fit, evaluate, predict (the training issue fills this package)."""
