@@ -1,0 +1,4 @@
+"""Public utilities, as ``keras.utils``."""
+
+from lamina.utils.numerical import normalize, to_categorical  # noqa: F401
+from lamina.utils.rng import set_random_seed  # noqa: F401
