@@ -13,9 +13,9 @@ layer called without ``training=True`` does; ``model.train()`` /
 ``model.eval()`` switch it as in PyTorch, and ``fit`` trains with ``training=True``.
 """
 
+import functools
 import inspect
 import re
-import weakref
 
 import numpy as np
 import torch
@@ -30,8 +30,9 @@ _name_counts = {}
 # Explicit `training=` values of the calls in progress, innermost last.
 _training_stack = []
 # Layers currently holding losses; the entry call clears its subtree's when this is non-empty.
-_layers_with_losses = weakref.WeakSet()
+_layers_with_losses = set()
 _call_depth = 0
+_module_call = torch.nn.Module.__call__
 
 
 def to_snake_case(name):
@@ -124,6 +125,10 @@ class Layer(NodeAccessors, torch.nn.Module):
         cls._call_has_training_arg = "training" in parameters
         cls._call_has_mask_arg = "mask" in parameters
         cls._overrides_compute_mask = cls.compute_mask is not Layer.compute_mask
+        if "build" in cls.__dict__:
+            cls.build = _tracked_build(cls.__dict__["build"])
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__:
+            cls.forward = cls.call  # one frame less per call: nn.Module.__call__ runs `call` directly
 
     def __new__(cls, *args, **kwargs):
         instance = super().__new__(cls)
@@ -152,6 +157,9 @@ class Layer(NodeAccessors, torch.nn.Module):
         self.dtype_policy = get_policy(dtype)
         self.autocast = autocast
         self._input_torch_dtype = TORCH_DTYPES[self.dtype_policy.variable_dtype]
+        self._autocast_dtype = TORCH_DTYPES[self.dtype_policy.compute_dtype] if self.dtype_policy.is_mixed else None
+        self._plain_call = False
+        self._built_rank = -1
         from lamina import regularizers
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -203,6 +211,10 @@ class Layer(NodeAccessors, torch.nn.Module):
             parameter.requires_grad_(value)
 
     def __setattr__(self, name, value):
+        if name == "activity_regularizer" and self.__dict__.get("built"):
+            object.__setattr__(self, name, value)
+            self._update_call_path()
+            return
         specs = self.__dict__.get("_weight_specs")
         if specs and isinstance(value, torch.Tensor) and name not in specs:
             # `self.w = self.add_weight(...)`: keep one registration, under the attribute's name.
@@ -417,8 +429,15 @@ class Layer(NodeAccessors, torch.nn.Module):
         if self.input_spec is not None and is_shape(input_shape):
             self.input_spec.check(input_shape, self.name)
         self.build(input_shape)
-        self.built = True
-        self._build_input_shape = input_shape
+
+    def _update_call_path(self):
+        """Decides whether calls may take the fast path: a built leaf layer with nothing to resolve."""
+        has_sublayers = any(isinstance(m, Layer) for m in self.modules() if m is not self)
+        self._plain_call = (self.built and not self._call_has_training_arg and not self._call_has_mask_arg
+                            and self.activity_regularizer is None and self._autocast_dtype is None
+                            and not has_sublayers and is_shape(self._build_input_shape))
+        self._built_rank = len(self._build_input_shape) if self._plain_call else -1
+        self._propagates_masks = self.supports_masking
 
     def get_build_config(self):
         if self.built and self._build_input_shape is not None:
@@ -460,6 +479,16 @@ class Layer(NodeAccessors, torch.nn.Module):
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
+        if self._plain_call and len(args) == 1 and not kwargs and not _layers_with_losses:
+            first = args[0]
+            if type(first) is torch.Tensor and first.dim() == self._built_rank \
+                    and (first.dtype is self._input_torch_dtype or not first.is_floating_point()) \
+                    and not (self._propagates_masks and "_keras_mask" in first.__dict__):
+                # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call.
+                return _module_call(self, first)
+        return self._full_call(args, kwargs)
+
+    def _full_call(self, args, kwargs):
         if not args:
             if "inputs" not in kwargs:
                 raise TypeError(f"Layer '{self.name}' was called without inputs.")
@@ -496,8 +525,8 @@ class Layer(NodeAccessors, torch.nn.Module):
             self._clear_losses()
         _call_depth += 1
         try:
-            if self.dtype_policy.is_mixed and not torch.is_autocast_enabled(first.device.type):
-                with torch.autocast(first.device.type, dtype=TORCH_DTYPES[self.dtype_policy.compute_dtype]):
+            if self._autocast_dtype is not None and not torch.is_autocast_enabled(first.device.type):
+                with torch.autocast(first.device.type, dtype=self._autocast_dtype):
                     outputs = torch.nn.Module.__call__(self, *args, **kwargs)
             else:
                 outputs = torch.nn.Module.__call__(self, *args, **kwargs)
@@ -598,6 +627,21 @@ class Layer(NodeAccessors, torch.nn.Module):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def _tracked_build(build):
+    """Wraps a layer's ``build`` so that any call (ours or the user's) records the build."""
+
+    @functools.wraps(build)
+    def tracked(self, input_shape, *args, **kwargs):
+        result = build(self, input_shape, *args, **kwargs)
+        self.built = True
+        if self._build_input_shape is None:
+            self._build_input_shape = tuple(input_shape) if is_shape(input_shape) else input_shape
+        self._update_call_path()
+        return result
+
+    return tracked
+
+
 def _get_mask(value):
     if isinstance(value, torch.Tensor):
         return value.__dict__.get("_keras_mask")
@@ -663,3 +707,6 @@ def specs_from_shapes(shapes, dtype):
     if isinstance(shapes, dict):
         return {k: specs_from_shapes(v, dtype) for k, v in shapes.items()}
     return [specs_from_shapes(s, dtype) for s in shapes]
+
+
+Layer.build = _tracked_build(Layer.build)
