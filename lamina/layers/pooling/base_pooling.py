@@ -1,0 +1,91 @@
+"""One base for max and average pooling over 1, 2 or 3 spatial dimensions.
+
+Inputs ``(batch, *spatial, channels)`` for ``channels_last`` or ``(batch, channels, *spatial)``
+for ``channels_first``; outputs have the same layout with each spatial size
+``ceil(n / s)`` for "same" and ``floor((n - k) / s) + 1`` for "valid".
+``channels_last`` inputs reach PyTorch's kernels as channels-first views (a permute,
+no copy), so a contiguous NHWC tensor is a ``channels_last``-format NCHW tensor.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from lamina.engine.input_spec import InputSpec
+from lamina.engine.layer import Layer
+from lamina.ops.arguments import normalize_data_format, normalize_padding, normalize_tuple
+from lamina.ops.padding import conv_output_length, same_padding
+
+_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+class BasePooling(Layer):
+    """Pooling of ``rank`` spatial dimensions; subclasses set ``rank`` and ``mode`` ("max"/"average").
+
+    Args:
+        pool_size: int or tuple of ``rank`` ints, the window size.
+        strides: int, tuple of ``rank`` ints, or None (defaults to ``pool_size``).
+        padding: "valid" or "same" (case-insensitive). "same" pads as Keras: the odd cell
+            after; max pooling pads with -inf, average pooling leaves padded cells out of the mean.
+        data_format: "channels_last" or "channels_first"; None reads ``image_data_format()``.
+    """
+
+    rank = None
+    mode = None
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size", name)
+        self.strides = normalize_tuple(pool_size if strides is None else strides, self.rank, "strides", name)
+        self.padding = normalize_padding(padding, name)
+        self.data_format = normalize_data_format(data_format, name)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+        self._pool = (_MAX_POOL if self.mode == "max" else _AVG_POOL)[self.rank]
+
+    def _spatial(self, shape):
+        return tuple(shape[1:-1]) if self.data_format == "channels_last" else tuple(shape[2:])
+
+    def compute_output_shape(self, input_shape):
+        spatial = tuple(conv_output_length(n, k, s, 1, self.padding)
+                        for n, k, s in zip(self._spatial(input_shape), self.pool_size, self.strides))
+        if self.data_format == "channels_last":
+            return (input_shape[0],) + spatial + (input_shape[-1],)
+        return (input_shape[0], input_shape[1]) + spatial
+
+    def build(self, input_shape):
+        spatial = self.compute_output_shape(input_shape)
+        if any(n is not None and n <= 0 for n in self._spatial(spatial)):
+            raise ValueError(f"{type(self).__name__} '{self.name}': pool_size={self.pool_size} with "
+                             f"padding='valid' is larger than the input's spatial size "
+                             f"{self._spatial(input_shape)} (input shape {tuple(input_shape)}); "
+                             "use a smaller pool_size or padding='same'.")
+
+    def call(self, inputs):
+        x = inputs.movedim(-1, 1) if self.data_format == "channels_last" else inputs
+        if self.padding == "valid":
+            y = self._pool(x, self.pool_size, self.strides)
+        else:
+            y = self._pool_same(x)
+        return y.movedim(1, -1) if self.data_format == "channels_last" else y
+
+    def _pool_same(self, x):
+        pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], self.pool_size, self.strides)]
+        if all(before == after for before, after in pads):
+            # Symmetric: the kernel's own padding (-inf for max; left out of the mean for average).
+            padding = tuple(before for before, _ in pads)
+            if self.mode == "max":
+                return self._pool(x, self.pool_size, self.strides, padding)
+            return self._pool(x, self.pool_size, self.strides, padding, count_include_pad=False)
+        flat_pads = [p for pair in reversed(pads) for p in pair]  # F.pad lists the last axis first
+        if self.mode == "max":
+            return self._pool(F.pad(x, flat_pads, value=-torch.inf), self.pool_size, self.strides)
+        # Average with the odd cell: window sums over zero padding divided by the real cells' count.
+        ones = torch.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype, device=x.device)
+        sums = self._pool(F.pad(x, flat_pads), self.pool_size, self.strides)
+        counts = self._pool(F.pad(ones, flat_pads), self.pool_size, self.strides)
+        return sums / counts
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
