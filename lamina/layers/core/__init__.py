@@ -2,5 +2,7 @@
 
 from lamina.layers.core.dense import Dense
 from lamina.layers.core.embedding import Embedding
+from lamina.layers.core.lambda_layer import Lambda
+from lamina.layers.core.simple import Activation, Identity, Masking
 
-__all__ = ["Dense", "Embedding"]
+__all__ = ["Activation", "Dense", "Embedding", "Identity", "Lambda", "Masking"]

@@ -1,0 +1,140 @@
+"""Lambda: wraps a function as a layer, with Keras 3's config format."""
+
+import codecs
+import inspect
+import marshal
+import types
+
+import torch
+
+from lamina.engine import tree
+from lamina.engine.layer import Layer, is_shape, specs_from_shapes
+from lamina.engine.shape_inference import infer_output_spec
+from lamina.saving import registry
+from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+
+# What a deserialized Python lambda (safe_mode=False only) sees as its globals.
+_LAMBDA_GLOBALS = {"torch": torch}
+
+
+def _expected_arguments(function):
+    try:
+        return inspect.signature(function).parameters
+    except (TypeError, ValueError):  # some builtins have no signature
+        return {}
+
+
+def _serialize_function(function):
+    """A Python lambda as bytecode (Keras's ``__lambda__`` form); a named function by its name."""
+    if isinstance(function, types.LambdaType) and function.__name__ == "<lambda>":
+        closure = tuple(cell.cell_contents for cell in function.__closure__) if function.__closure__ else None
+        code = codecs.encode(marshal.dumps(function.__code__), "base64").decode("ascii")
+        return {"class_name": "__lambda__",
+                "config": {"code": code, "defaults": function.__defaults__, "closure": closure}}
+    return serialize_keras_object(function)
+
+
+def _deserialize_function(config, safe_mode):
+    if isinstance(config, dict) and config.get("class_name") == "__lambda__":
+        if safe_mode:
+            raise ValueError("Requested the deserialization of a `Lambda` layer whose function is a Python lambda "
+                             "stored as bytecode. Loading it would run code from the file, so it is refused by "
+                             "default. If you trust the source of this file, pass `safe_mode=False` to the "
+                             "loading function.")
+        inner = config["config"]
+        code = marshal.loads(codecs.decode(inner["code"].encode("ascii"), "base64"))
+        defaults = tuple(inner["defaults"]) if inner.get("defaults") is not None else None
+        closure = tuple(types.CellType(value) for value in inner["closure"]) if inner.get("closure") else None
+        return types.FunctionType(code, dict(_LAMBDA_GLOBALS), code.co_name, defaults, closure)
+    if isinstance(config, dict) and config.get("class_name") == "function" and \
+            config.get("registered_name") in (None, "function"):
+        config = config["config"]  # Keras writes plain functions with registered_name "function"
+    return deserialize_keras_object(config, module_objects=registry.builtins_of("keras.activations"),
+                                    printable_module_name="Lambda function")
+
+
+@registry.register_builtin("keras.layers")
+class Lambda(Layer):
+    """Wraps ``function(inputs, **arguments)`` as a layer.
+
+    Args:
+        function: a callable; it also receives ``mask=``/``training=`` if its signature names them.
+        output_shape: the output shape without the batch axis, or a function of the input shape (batch
+            included). Default: inferred by running ``function`` on fake tensors (no computation).
+        mask: None (masks stop here), a mask to output, or ``mask(inputs, previous_mask)``.
+        arguments: extra keyword arguments for ``function``.
+
+    Named (registered or built-in) functions serialize by name. A Python ``lambda`` serializes as
+    bytecode, which loading refuses unless ``safe_mode=False`` is passed.
+
+    >>> Lambda(lambda x: x ** 2)(torch.tensor([3.0]))
+    tensor([9.])
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise ValueError(f"Lambda: `function` must be callable. Received: function={function!r}")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.mask = mask
+        self.supports_masking = mask is not None
+        self._output_shape = tuple(output_shape) if isinstance(output_shape, list) and is_shape(output_shape) \
+            else output_shape
+        parameters = _expected_arguments(function)
+        self._fn_expects_mask_arg = "mask" in parameters
+        self._fn_expects_training_arg = "training" in parameters
+
+    def call(self, inputs, mask=None, training=None):
+        kwargs = dict(self.arguments)
+        if self._fn_expects_mask_arg:
+            kwargs["mask"] = mask
+        if self._fn_expects_training_arg:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_mask(self, inputs, previous_mask):
+        return self.mask(inputs, previous_mask) if callable(self.mask) else self.mask
+
+    def compute_output_spec(self, *args, **kwargs):
+        if self._output_shape is not None:
+            return super().compute_output_spec(*args, **kwargs)
+        try:
+            return infer_output_spec(self._inference_call, args, kwargs)
+        except Exception as error:
+            raise NotImplementedError(f"Layer '{self.name}': could not infer the output shape of the Lambda's "
+                                      f"function ({error}). Pass the `output_shape` argument.") from error
+
+    def compute_output_shape(self, input_shape):
+        if self._output_shape is None:
+            specs = self.compute_output_spec(specs_from_shapes(input_shape, self.compute_dtype))
+            return tree.map_structure(lambda spec: spec.shape, specs)
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        batch = input_shape[0] if is_shape(input_shape) else tree.flatten(input_shape)[0]
+        if is_shape(self._output_shape):
+            return (batch,) + tuple(self._output_shape)
+        return [(batch,) + tuple(shape) for shape in self._output_shape]
+
+    def get_config(self):
+        config = {"function": _serialize_function(self.function)}
+        if self._output_shape is not None:
+            config["output_shape"] = _serialize_function(self._output_shape) if callable(self._output_shape) \
+                else self._output_shape
+        if self.mask is not None:
+            config["mask"] = _serialize_function(self.mask) if callable(self.mask) \
+                else serialize_keras_object(self.mask)
+        config["arguments"] = serialize_keras_object(self.arguments)
+        return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuilds the layer; serialized lambdas are refused unless ``safe_mode=False``."""
+        config = dict(config)
+        safe_mode = safe_mode is not False
+        with registry.CustomObjectScope(custom_objects or {}):
+            config["function"] = _deserialize_function(config["function"], safe_mode)
+            for key in ("output_shape", "mask"):
+                if isinstance(config.get(key), (dict, str)):
+                    config[key] = _deserialize_function(config[key], safe_mode)
+        return cls(**config)
