@@ -1,0 +1,249 @@
+"""RNN: runs a cell over the time axis, with masks, initial and carried (stateful) states, dropout.
+
+Inputs ``(batch, time, features)``; output ``(batch, units)``, or ``(batch, time, units)`` with
+``return_sequences``; with ``return_state`` a tuple ``(output, *final_states)``.
+
+Built-in cells run PyTorch's fused ``torch._VF`` kernels when the configuration allows it (see
+``fused.py`` and docs/recurrent.md); anything else runs a step loop with Keras 3's exact mask rules:
+a masked step keeps the previous states and outputs the previous step's output (zeros before the
+first unmasked step, or always zeros with ``zero_output_for_mask=True``).
+"""
+
+import torch
+
+from lamina.engine import tree
+from lamina.engine.input_spec import InputSpec
+from lamina.engine.layer import Layer
+from lamina.layers.rnn import fused
+from lamina.layers.rnn.cells import RecurrentCell
+from lamina.saving.registry import register_builtin
+
+
+def _flat_state_sizes(state_size):
+    return [int(s) for s in tree.flatten(state_size if isinstance(state_size, (list, tuple)) else [state_size])]
+
+
+def _dropout_cells(cell):
+    """The built-in cells inside ``cell`` (itself, or the cells of a StackedRNNCells)."""
+    if isinstance(cell, RecurrentCell):
+        return [cell]
+    return [c for inner in getattr(cell, "cells", []) for c in _dropout_cells(inner)]
+
+
+@register_builtin("keras.layers")
+class RNN(Layer):
+    """Runs ``cell`` (an object with ``state_size`` and ``call(inputs, states)``) over sequences.
+
+    Args:
+        cell: a cell, or a list of cells (wrapped in ``StackedRNNCells``).
+        return_sequences: return the output of every step, ``(batch, time, units)``.
+        return_state: also return the final states.
+        go_backwards: process the sequence in reverse (outputs stay in processing order, as Keras).
+        stateful: carry the final states of a batch over as the next batch's initial states;
+            needs a fixed batch size (``batch_input_shape``/``batch_size``, or the first input's).
+        unroll: run the Python step loop (never the fused kernel); needs a known time length.
+        zero_output_for_mask: output zeros (not the previous output) at masked steps.
+    Call: ``layer(sequences, initial_state=None, mask=None, training=None)``; ``mask`` is
+    ``(batch, time)`` booleans, read from the input's Keras mask when not given.
+    """
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
+                 unroll=False, zero_output_for_mask=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(cell, (list, tuple)):
+            from lamina.layers.rnn.stacked_cells import StackedRNNCells
+
+            cell = StackedRNNCells(cell)
+        state_size = getattr(cell, "state_size", None)
+        if state_size is None or not (hasattr(cell, "call") or callable(cell)):
+            raise ValueError(f"RNN: the cell must have a `state_size` attribute and a `call(inputs, states)` "
+                             f"method. Received: cell={cell!r}")
+        if not isinstance(state_size, (list, tuple, int)):
+            raise ValueError("RNN: state_size must be an integer, or a list/tuple of integers (one for each "
+                             f"state tensor). Received: state_size={state_size!r}")
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.state_size = [state_size] if isinstance(state_size, int) else list(state_size)
+        self._flat_sizes = _flat_state_sizes(state_size)
+        self.supports_masking = True
+        self.input_spec = InputSpec(min_ndim=3)
+        self._state_names = None
+
+    # ------------------------------------------------------------------ shapes and build
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        batch, length = sequences_shape[0], sequences_shape[1]
+        output_size = getattr(self.cell, "output_size", None) or self._flat_sizes[0]
+        output_shape = (batch, length, output_size) if self.return_sequences else (batch, output_size)
+        if self.return_state:
+            states = tree.map_structure(lambda size: (batch, size), self.state_size)
+            return [output_shape, *states]
+        return output_shape
+
+    def compute_mask(self, inputs, mask):
+        mask = tree.flatten(mask)[0] if mask is not None else None
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * len(self.state_size) if self.return_state else output_mask
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if self.unroll and sequences_shape[1] is None:
+            raise ValueError(f"Layer '{self.name}': cannot unroll an RNN when the time dimension is undefined; "
+                             "give the input a fixed number of time steps.")
+        if isinstance(self.cell, Layer) and not self.cell.built:
+            self.cell._build_for((sequences_shape[0],) + tuple(sequences_shape[2:]))
+        if self.stateful:
+            batch = sequences_shape[0] if sequences_shape[0] is not None else \
+                (self._batch_input_shape or (None,))[0]
+            if batch is None:
+                raise ValueError(f"Layer '{self.name}': when using `stateful=True` in an RNN, the batch size must "
+                                 f"be static (pass `batch_input_shape` or `batch_size`). Found dynamic batch size: "
+                                 f"sequence.shape={tuple(sequences_shape)}")
+            self._state_names = [f"state_{i}" for i in range(len(self._flat_sizes))]
+            for name, state in zip(self._state_names, tree.flatten(self.get_initial_state(batch))):
+                self.register_buffer(name, state.detach(), persistent=False)
+
+    # ------------------------------------------------------------------ states
+    def get_initial_state(self, batch_size):
+        """Zero states (the cell's own ``get_initial_state`` when it has one), as a list."""
+        make = getattr(self.cell, "get_initial_state", None)
+        if make is not None:
+            states = make(batch_size=batch_size)
+            return list(states) if isinstance(states, (list, tuple)) else [states]
+        device = self._device()
+        return [torch.zeros(batch_size, size, dtype=self._input_torch_dtype, device=device)
+                for size in self.state_size]
+
+    @property
+    def states(self):
+        """The carried states of a stateful RNN (None otherwise)."""
+        if not self._state_names:
+            return None
+        return tree.pack_sequence_as(self.state_size, [getattr(self, n) for n in self._state_names])
+
+    def reset_states(self, states=None):
+        """Zeros the carried states, or sets them to ``states`` (arrays, one per state)."""
+        if not self.stateful:
+            raise AttributeError(f"Layer '{self.name}' is not stateful; reset_states() needs stateful=True.")
+        if not self._state_names:
+            return
+        values = tree.flatten(states) if states is not None else [None] * len(self._state_names)
+        if len(values) != len(self._state_names):
+            raise ValueError(f"Layer '{self.name}' expects {len(self._state_names)} states, received "
+                             f"{len(values)}.")
+        for name, value in zip(self._state_names, values):
+            current = getattr(self, name)
+            setattr(self, name, torch.zeros_like(current) if value is None else
+                    torch.as_tensor(value, dtype=current.dtype, device=current.device).reshape(current.shape))
+
+    reset_state = reset_states
+
+    def _initial_states(self, sequences, initial_state):
+        batch = sequences.shape[0]
+        if initial_state is None:
+            if self.stateful:
+                states = [getattr(self, n) for n in self._state_names]
+                if states[0].shape[0] != batch:
+                    raise ValueError(f"Layer '{self.name}': if an RNN is stateful, the batch size of the input "
+                                     f"sequences must be the same as the batch size of the states. Expected batch "
+                                     f"size: {states[0].shape[0]}. Received batch size: {batch}")
+                return states
+            return tree.flatten(self.get_initial_state(batch))
+        states = [torch.as_tensor(s, device=sequences.device).to(sequences.dtype)
+                  for s in tree.flatten(initial_state)]
+        if len(states) != len(self._flat_sizes) or any(
+                tuple(s.shape) != (batch, size) for s, size in zip(states, self._flat_sizes)):
+            raise ValueError(f"Layer '{self.name}': initial_state must be {len(self._flat_sizes)} tensor(s) of "
+                             f"shapes {[(batch, size) for size in self._flat_sizes]}. Received shapes "
+                             f"{[tuple(s.shape) for s in states]}.")
+        return states
+
+    # ------------------------------------------------------------------ call
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        states = self._initial_states(sequences, initial_state)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if mask is not None:
+            mask = torch.as_tensor(mask, device=sequences.device).bool()
+            if tuple(mask.shape) != tuple(sequences.shape[:2]):
+                raise ValueError(f"Layer '{self.name}': the mask must have shape (batch, time) = "
+                                 f"{tuple(sequences.shape[:2])}. Received: mask.shape={tuple(mask.shape)}")
+        cells = _dropout_cells(self.cell)
+        for cell in cells:
+            cell.sequence_dropout_masks = cell.make_dropout_masks(sequences.shape[0], sequences, bool(training))
+        try:
+            result = self._fused_call(sequences, states, mask) if self._fused_allowed(training) else None
+            last, outputs, states = result or self._step_loop(sequences, states, mask, training)
+        finally:
+            for cell in cells:
+                cell.sequence_dropout_masks = None
+        if self.stateful:
+            for name, state in zip(self._state_names, states):
+                setattr(self, name, state.detach())
+        output = outputs if self.return_sequences else last
+        if self.return_state:
+            return (output, *tree.pack_sequence_as(self.state_size, list(states)))
+        return output
+
+    def _fused_allowed(self, training):
+        cell = self.cell
+        return (not self.unroll and isinstance(cell, RecurrentCell) and type(cell).__module__.startswith("lamina.")
+                and cell.fused_op() is not None and not (training and 0.0 < cell.recurrent_dropout < 1.0))
+
+    def _fused_call(self, sequences, states, mask):
+        input_mask = self.cell.sequence_dropout_masks[0]
+        if input_mask is not None:
+            sequences = sequences * input_mask.unsqueeze(1)
+        return fused.run(self.cell, sequences, states, mask, self.go_backwards, self.zero_output_for_mask,
+                         self.return_sequences)
+
+    def _step_loop(self, sequences, states, mask, training):
+        """Keras's step semantics; returns (last output, stacked outputs or None, final flat states)."""
+        cell = self.cell
+        if self.go_backwards:
+            sequences = sequences.flip(1)
+            mask = mask.flip(1) if mask is not None else None
+        if isinstance(cell, RecurrentCell):
+            input_mask, recurrent_mask = cell.sequence_dropout_masks
+            steps = cell.input_projection(sequences, input_mask).unbind(1)
+
+            def step(x, flat_states):
+                return cell.recurrence(x, flat_states, recurrent_mask)
+        else:
+            steps = sequences.unbind(1)
+            kwargs = {"training": training} if getattr(cell, "_call_has_training_arg", False) else {}
+
+            def step(x, flat_states):
+                output, new = cell(x, tree.pack_sequence_as(self.state_size, flat_states), **kwargs)
+                return output, tree.flatten(new)
+        outputs, previous = [], None
+        for t, x in enumerate(steps):
+            output, new_states = step(x, states)
+            if mask is not None:
+                keep = mask[:, t, None]
+                new_states = [torch.where(keep, n, s) for n, s in zip(new_states, states)]
+                fallback = previous if previous is not None and not self.zero_output_for_mask else 0.0
+                output = torch.where(keep, output, fallback)
+            states, previous = list(new_states), output
+            if self.return_sequences:
+                outputs.append(output)
+        return previous, torch.stack(outputs, 1) if self.return_sequences else None, states
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        from lamina.saving.serialization import serialize_keras_object
+
+        return {**super().get_config(), "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards, "stateful": self.stateful,
+                "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask,
+                "cell": serialize_keras_object(self.cell)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from lamina.layers import deserialize
+
+        config = dict(config)
+        return cls(deserialize(config.pop("cell"), custom_objects=custom_objects), **config)

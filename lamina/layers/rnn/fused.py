@@ -1,0 +1,64 @@
+"""PyTorch's fused recurrent kernels (``torch._VF.lstm/gru/rnn_tanh/rnn_relu``) on a cell's stored weights.
+
+Used when a built-in cell is expressible there (see ``RecurrentCell.fused_op``) and the mask is absent
+or right-padded (every row: valid steps, then padding, at least one valid step). Right-padded masks run
+as packed sequences; the outputs are then arranged as Keras's step loop would produce them: padded
+steps repeat the last valid output (zeros with ``zero_output_for_mask``); with ``go_backwards``, each
+row's valid part is reversed and its outputs come after ``time - length`` zero steps.
+"""
+
+import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+
+def right_padded_lengths(mask):
+    """Lengths ``(batch,)`` if ``mask`` is right-padded with no empty row, else None (one host sync)."""
+    lengths = mask.sum(1)
+    steps = torch.arange(mask.shape[1], device=mask.device)
+    valid = torch.equal(mask, steps < lengths.unsqueeze(1)) and bool(lengths.min() > 0)
+    return lengths if valid else None
+
+
+def _kernel(cell, inputs, states, lengths):
+    """The fused kernel over ``inputs (batch, time, in)``; returns (outputs, final flat states)."""
+    op, params = cell.fused_op(), cell.fused_params()
+    hidden = [s.unsqueeze(0) for s in states]
+    if lengths is None:
+        hx = tuple(hidden) if len(hidden) == 2 else hidden[0]
+        result = op(inputs, hx, params, cell.use_bias, 1, 0.0, False, False, True)
+        return result[0], [s.squeeze(0) for s in result[1:]]
+    packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    hidden = [h.index_select(1, packed.sorted_indices) for h in hidden]
+    hx = tuple(hidden) if len(hidden) == 2 else hidden[0]
+    result = op(packed.data, packed.batch_sizes, hx, params, cell.use_bias, 1, 0.0, False, False)
+    outputs, _ = pad_packed_sequence(PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices,
+                                                    packed.unsorted_indices),
+                                     batch_first=True, total_length=inputs.shape[1])
+    return outputs, [s.index_select(1, packed.unsorted_indices).squeeze(0) for s in result[1:]]
+
+
+def run(cell, sequences, states, mask, go_backwards, zero_output_for_mask, return_sequences):
+    """Returns (last output, outputs or None, final flat states), or None when the mask doesn't fit."""
+    lengths = right_padded_lengths(mask) if mask is not None else None
+    if mask is not None and lengths is None:
+        return None
+    if lengths is None:
+        outputs, states = _kernel(cell, sequences.flip(1) if go_backwards else sequences, states, None)
+        return outputs[:, -1], outputs if return_sequences else None, states
+    steps = torch.arange(sequences.shape[1], device=sequences.device).unsqueeze(0)
+    lengths_column = lengths.unsqueeze(1)
+    if go_backwards:
+        reverse = torch.where(steps < lengths_column, lengths_column - 1 - steps, steps)
+        sequences = sequences.gather(1, reverse.unsqueeze(2).expand_as(sequences))
+    outputs, states = _kernel(cell, sequences, states, lengths)
+    last = states[0]
+    if go_backwards:
+        if return_sequences:
+            shift = (steps + lengths_column) % sequences.shape[1]
+            outputs = outputs.gather(1, shift.unsqueeze(2).expand_as(outputs))
+        return last, outputs if return_sequences else None, states
+    if zero_output_for_mask:
+        last = torch.where(mask[:, -1:], last, 0.0)
+    elif return_sequences:
+        outputs = torch.where(mask.unsqueeze(2), outputs, states[0].unsqueeze(1))
+    return last, outputs if return_sequences else None, states
