@@ -160,10 +160,6 @@ class Functional(Model):
             if isinstance(self._outputs_struct, (list, tuple)) else tensor_ref(self._outputs_struct),
         }
 
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return functional_from_config(cls, config, custom_objects)
-
 
 def functional_from_config(cls, config, custom_objects=None):
     """Rebuilds a functional model by re-calling each layer on its inbound nodes' tensors."""
@@ -181,22 +177,27 @@ def functional_from_config(cls, config, custom_objects=None):
     node_counts = {}
 
     def resolve(item):
-        if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+        """Replaces tensor references (at any depth) with the tensors produced so far."""
+        if _is_tensor_ref(item):
             name, node_index, tensor_index = item["config"]["keras_history"]
             if (name, node_index) not in produced:
                 raise LookupError
             return tree.flatten(produced[(name, node_index)])[tensor_index]
+        if isinstance(item, (list, tuple)):
+            return [resolve(value) for value in item]
+        if isinstance(item, dict):
+            return {key: resolve(value) for key, value in item.items()}
         return item
 
     while pending:
         progressed = False
         for item in list(pending):
             name, node_config = item
+            if any(earlier == name for earlier, _ in pending[:pending.index(item)]):
+                continue  # a layer's nodes are replayed in order
             try:
-                args = [tree.map_structure(resolve, arg) if not _is_tensor_ref(arg) else resolve(arg)
-                        for arg in node_config["args"]]
-                kwargs = {k: resolve(v) if _is_tensor_ref(v) else tree.map_structure(resolve, v)
-                          for k, v in node_config.get("kwargs", {}).items()}
+                args = resolve(node_config["args"])
+                kwargs = resolve(node_config.get("kwargs", {}))
             except LookupError:
                 continue
             index = node_counts.get(name, 0)

@@ -483,7 +483,7 @@ class Layer(NodeAccessors, torch.nn.Module):
             first = args[0]
             if type(first) is torch.Tensor and first.dim() == self._built_rank \
                     and (first.dtype is self._input_torch_dtype or not first.is_floating_point()) \
-                    and not (self._propagates_masks and "_keras_mask" in first.__dict__):
+                    and not (self._propagates_masks and hasattr(first, "_keras_mask")):
                 # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call.
                 return _module_call(self, first)
         return self._full_call(args, kwargs)
@@ -644,7 +644,7 @@ def _tracked_build(build):
 
 def _get_mask(value):
     if isinstance(value, torch.Tensor):
-        return value.__dict__.get("_keras_mask")
+        return getattr(value, "_keras_mask", None)
     if isinstance(value, (list, tuple)):
         masks = [_get_mask(v) for v in value]
         return masks if any(m is not None for m in masks) else None

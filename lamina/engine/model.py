@@ -94,6 +94,15 @@ class Model(Trainer, Layer):
             if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
                 layer.reset_states()
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config (with "layers"/"input_layers") rebuilds the graph; else ``cls(**config)``."""
+        if "input_layers" in config and "output_layers" in config:
+            from lamina.engine.functional import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
     def get_config(self):
         if type(self).get_config is Model.get_config and type(self).__init__ is not Model.__init__:
             return Layer.get_config(self)

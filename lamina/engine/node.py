@@ -66,11 +66,16 @@ def _shapes(structure):
 
 
 class NodeAccessors:
-    """Keras 2's node-indexed accessors, for layers called one or more times."""
+    """Keras 2's node-indexed accessors, for layers called one or more times.
+
+    Ill-defined accesses (never called; several nodes with different values) raise
+    ``RuntimeError``: an ``AttributeError`` raised inside a property of a
+    ``torch.nn.Module`` would be replaced by Module.__getattr__'s generic message.
+    """
 
     def _node(self, node_index, attribute):
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer '{self.name}' has never been called and thus has no defined "
+            raise RuntimeError(f"Layer '{self.name}' has never been called and thus has no defined "
                                  f"{attribute}.")
         if not isinstance(node_index, int) or not -len(self._inbound_nodes) <= node_index < len(self._inbound_nodes):
             raise ValueError(f"Layer '{self.name}': asked for the {attribute} of node {node_index!r}, but the "
@@ -79,7 +84,7 @@ class NodeAccessors:
 
     def _single_node(self, attribute, accessor):
         if len(self._inbound_nodes) > 1:
-            raise AttributeError(f"Layer '{self.name}' has multiple inbound nodes, hence the notion of "
+            raise RuntimeError(f"Layer '{self.name}' has multiple inbound nodes, hence the notion of "
                                  f"'layer {attribute}' is ill-defined. Use `get_{accessor}_at(node_index)` "
                                  "instead.")
         return self._node(0, attribute)
@@ -107,11 +112,11 @@ class NodeAccessors:
     def _shared_shape(self, attribute, of_node):
         """A shape that every node agrees on (Keras 2 allows several nodes with one shape)."""
         if not self._inbound_nodes:
-            raise AttributeError(f"The layer '{self.name}' has never been called and thus has no defined "
+            raise RuntimeError(f"The layer '{self.name}' has never been called and thus has no defined "
                                  f"{attribute}.")
         shapes = [of_node(i) for i in range(len(self._inbound_nodes))]
         if any(shape != shapes[0] for shape in shapes[1:]):
-            raise AttributeError(f"The layer '{self.name}' has multiple inbound nodes with different "
+            raise RuntimeError(f"The layer '{self.name}' has multiple inbound nodes with different "
                                  f"{attribute}s, hence the notion of '{attribute}' is ill-defined for the "
                                  f"layer. Use `get_{attribute}_at(node_index)` instead.")
         return shapes[0]

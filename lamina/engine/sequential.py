@@ -107,7 +107,7 @@ class Sequential(Model):
     @property
     def input_shape(self):
         if self._input_layer is None:
-            raise AttributeError(f"Sequential model '{self.name}' has no input shape yet: add an Input, pass "
+            raise RuntimeError(f"Sequential model '{self.name}' has no input shape yet: add an Input, pass "
                                  "`input_shape` to the first layer, or build/call the model.")
         return self._input_layer.batch_shape
 

@@ -1,0 +1,220 @@
+"""Sequential, functional and subclassed models: graphs, shapes, configs, cloning, summary."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina.engine.layer import Layer
+from lamina.saving.registry import register_serializable
+
+
+@register_serializable(package="lamina_tests")
+class Scale(Layer):
+    def __init__(self, units=2, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units))
+
+    def call(self, inputs):
+        return inputs @ self.kernel
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+
+@register_serializable(package="lamina_tests")
+class Pair(Layer):
+    """Two inputs in, their sum out (no compute_output_shape: inferred)."""
+
+    def call(self, inputs):
+        return inputs[0] + inputs[1]
+
+
+def test_sequential_output_shape_known_as_soon_as_input_is():
+    model = lamina.Sequential()
+    model.add(Scale(4, input_shape=(12,)))
+    assert model.output_shape == (None, 4)
+    model.add(Scale(3))
+    assert model.output_shape == (None, 3) and model.input_shape == (None, 12)
+    assert [type(layer).__name__ for layer in model.layers] == ["Scale", "Scale"]
+    assert list(model.state_dict()) == ["0.kernel", "1.kernel"]
+
+
+def test_sequential_first_layer_keywords():
+    assert lamina.Sequential([Scale(2, input_dim=5)]).input_shape == (None, 5)
+    assert lamina.Sequential([Scale(2, batch_input_shape=(8, 5))]).input_shape == (8, 5)
+    assert lamina.Sequential([Scale(2, input_shape=(5,), batch_size=4)]).input_shape == (4, 5)
+    assert lamina.Sequential([lamina.Input((5,)), Scale(2)]).output_shape == (None, 2)
+
+
+def test_sequential_builds_on_first_call_and_pop():
+    model = lamina.Sequential([Scale(4), Scale(2)])
+    with pytest.raises(RuntimeError, match="no input shape yet"):
+        model.input_shape
+    output = model(np.ones((3, 6)))
+    assert tuple(output.shape) == (3, 2) and model.output_shape == (None, 2)
+    popped = model.pop()
+    assert isinstance(popped, Scale) and model.output_shape == (None, 4)
+    assert len(model.layers[0]._inbound_nodes) == 1  # one node per layer, as Keras 2
+    with pytest.raises(ValueError, match="unique names"):
+        model.add(Scale(2, name=model.layers[0].name))
+
+
+def test_sequential_rejects_non_layers():
+    with pytest.raises(TypeError, match="expects a lamina Layer"):
+        lamina.Sequential([torch.nn.Linear(2, 2)])
+
+
+def test_functional_multi_input_output_lists_and_dicts():
+    a, b = lamina.Input((3,), name="a"), lamina.Input((3,), name="b")
+    summed = Pair()([a, b])
+    model = lamina.Model([a, b], {"scaled": Scale(4)(summed), "raw": summed})
+    assert model.output_shape == {"scaled": (None, 4), "raw": (None, 3)}
+    outputs = model([np.ones((2, 3)), np.ones((2, 3))])
+    assert tuple(outputs["scaled"].shape) == (2, 4)
+    by_name = model({"a": np.ones((2, 3)), "b": np.zeros((2, 3))})
+    torch.testing.assert_close(by_name["raw"], torch.ones(2, 3))
+    with pytest.raises(ValueError, match="missing input"):
+        model({"a": np.ones((2, 3))})
+
+
+def test_shared_layer_has_two_nodes_and_one_set_of_weights():
+    shared = Scale(2)
+    a, b = lamina.Input((3,)), lamina.Input((3,))
+    model = lamina.Model([a, b], Pair()([shared(a), shared(b)]))
+    assert len(shared._inbound_nodes) == 2
+    assert len(model.get_weights()) == 1
+    x = np.random.rand(2, 3).astype(np.float32)
+    expected = 2 * x @ model.get_weights()[0]
+    np.testing.assert_allclose(model([x, x]).detach().numpy(), expected, rtol=1e-6)
+
+
+def test_nested_models_as_layers():
+    inner_input = lamina.Input((3,))
+    inner = lamina.Model(inner_input, Scale(2)(inner_input), name="inner")
+    outer_input = lamina.Input((3,))
+    outer = lamina.Model(outer_input, Scale(1)(inner(outer_input)))
+    assert outer.output_shape == (None, 1)
+    assert tuple(outer(np.ones((4, 3))).shape) == (4, 1)
+    assert outer.get_layer("inner") is inner
+    assert inner.get_output_shape_at(1) == (None, 2)  # node 0 is its own graph, node 1 the call
+
+
+def test_graph_disconnected_is_a_clear_error():
+    a, b = lamina.Input((3,)), lamina.Input((3,))
+    with pytest.raises(ValueError, match="Graph disconnected"):
+        lamina.Model(a, Pair()([a, b]))
+
+
+def test_get_layer_by_name_and_index():
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, Scale(2, name="s")(inputs))
+    assert model.get_layer("s") is model.get_layer(index=1)
+    with pytest.raises(ValueError, match="No such layer: nope"):
+        model.get_layer("nope")
+    with pytest.raises(ValueError, match="exactly one"):
+        model.get_layer()
+
+
+def test_functional_config_round_trip_preserves_graph_and_numbers():
+    a, b = lamina.Input((3,), name="in_a"), lamina.Input((3,), name="in_b")
+    shared = Scale(3, name="shared")
+    model = lamina.Model([a, b], Scale(2, name="head")(Pair(name="pair")([shared(a), shared(b)])), name="m")
+    config = model.get_config()
+    json.dumps(config)
+    shared_entry = next(entry for entry in config["layers"] if entry["name"] == "shared")
+    assert len(shared_entry["inbound_nodes"]) == 2
+    assert shared_entry["inbound_nodes"][1]["args"][0]["config"]["keras_history"] == ["in_b", 0, 0]
+    assert config["input_layers"] == [["in_a", 0, 0], ["in_b", 0, 0]]
+    assert config["output_layers"] == ["head", 0, 0]
+    clone = lamina.Model.from_config(config)
+    clone.set_weights(model.get_weights())
+    x = [np.random.rand(2, 3), np.random.rand(2, 3)]
+    torch.testing.assert_close(clone(x), model(x))
+    assert clone.get_config() == config
+
+
+def test_sequential_config_round_trip_and_json():
+    model = lamina.Sequential([lamina.Input((4,)), Scale(3), Scale(2)], name="seq")
+    config = model.get_config()
+    assert [entry["class_name"] for entry in config["layers"]] == ["InputLayer", "Scale", "Scale"]
+    assert config["build_input_shape"] == [None, 4]
+    assert config["layers"][1]["registered_name"] == "lamina_tests>Scale"
+    restored = lamina.models.model_from_json(model.to_json())
+    assert isinstance(restored, lamina.Sequential) and restored.output_shape == (None, 2)
+    assert restored.get_config() == config
+
+
+def test_unknown_class_in_config_is_a_clear_error():
+    config = {"module": "keras.layers", "class_name": "NoSuchLayer", "config": {}, "registered_name": None}
+    with pytest.raises(ValueError, match="Unknown layer: 'NoSuchLayer'"):
+        lamina.layers.deserialize(config)
+
+
+def test_clone_model_keeps_architecture_with_fresh_weights():
+    lamina.utils.set_random_seed(0)
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, Scale(2)(Scale(4)(inputs)))
+    clone = lamina.models.clone_model(model)
+    assert clone.output_shape == model.output_shape
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+    assert not np.allclose(clone.get_weights()[0], model.get_weights()[0])
+    sequential = lamina.Sequential([Scale(2, input_shape=(3,))])
+    assert lamina.models.clone_model(sequential).output_shape == (None, 2)
+
+
+def test_subclassed_model():
+    class TwoLayers(lamina.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.first = Scale(4)
+            self.second = Scale(1)
+
+        def call(self, inputs, training=None):
+            return self.second(self.first(inputs))
+
+    model = TwoLayers()
+    assert tuple(model(np.ones((5, 3))).shape) == (5, 1)
+    assert [layer.name for layer in model.layers] == [model.first.name, model.second.name]
+    assert len(model.trainable_weights) == 2
+    built = TwoLayers()
+    built.build((None, 3))
+    assert built.built and len(built.weights) == 2
+
+
+def test_summary_lists_layers_params_and_flops(capsys):
+    model = lamina.Sequential([Scale(4, input_shape=(3,), name="first"), Scale(2, name="second")], name="tiny")
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert 'Model: "tiny"' in text and "first (Scale)" in text and "(None, 4)" in text
+    assert "Total params: 20" in text
+    # 3x4 and 4x2 matmuls: 2*12 + 2*8 FLOPs per sample
+    assert "FLOPs per sample (forward): 40" in text
+
+
+def test_model_inside_plain_pytorch_loop():
+    lamina.utils.set_random_seed(0)
+    model = lamina.Sequential([Scale(1, input_shape=(2,))])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(64, 2)
+    y = x @ torch.tensor([[2.0], [-1.0]])
+    for _ in range(200):
+        optimizer.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    np.testing.assert_allclose(model.get_weights()[0], [[2.0], [-1.0]], atol=1e-3)
+
+
+def test_torch_compile_runs_a_built_model():
+    model = lamina.Sequential([Scale(3, input_shape=(4,)), Scale(2)])
+    x = torch.randn(5, 4)
+    expected = model(x)
+    compiled = torch.compile(model, backend="eager")
+    torch.testing.assert_close(compiled(x), expected)
