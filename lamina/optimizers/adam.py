@@ -1,0 +1,130 @@
+"""The Adam family with Keras's formulas: Adam, AdamW, Adamax, Nadam.
+
+Keras puts epsilon outside the root and folds the bias corrections into the
+step size: ``w -= lr_t * m / (sqrt(v) + epsilon)`` with
+``lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` (PyTorch's Adam divides by
+``sqrt(v / (1 - beta_2**t)) + epsilon`` instead). Scalars are float32, as in Keras.
+"""
+
+import torch
+
+from lamina.optimizers.base import Optimizer, f32
+from lamina.saving import registry
+
+
+class _Moments(Optimizer):
+    """Shared by the family: beta_1, beta_2, epsilon and the first/second moment updates."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def _update_moments(self, grads, variables):
+        """``m = beta_1 * m + (1 - beta_1) * g``; ``v = beta_2 * v + (1 - beta_2) * g**2``."""
+        momentums = self._slot("momentum", variables)
+        velocities = self._slot("velocity", variables)
+        torch._foreach_mul_(momentums, self.beta_1)
+        torch._foreach_add_(momentums, grads, alpha=1 - self.beta_1)
+        torch._foreach_mul_(velocities, self.beta_2)
+        torch._foreach_add_(velocities, torch._foreach_mul(grads, grads), alpha=1 - self.beta_2)
+        return momentums, velocities
+
+    def _build_slots(self):
+        self._add_slots("momentum", "velocity")
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+@registry.register_builtin("keras.optimizers")
+class Adam(_Moments):
+    """``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) + epsilon)``;
+    ``amsgrad`` uses the running maximum of ``v``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
+        self.amsgrad = amsgrad
+
+    def _build_slots(self):
+        super()._build_slots()
+        if self.amsgrad:
+            self._add_slots("velocity_hat")
+
+    def _update(self, grads, variables, lr):
+        step = f32(int(self._iterations) + 1)
+        beta_1_power = torch.pow(f32(self.beta_1), step)
+        beta_2_power = torch.pow(f32(self.beta_2), step)
+        alpha = (f32(lr) * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
+        momentums, velocities = self._update_moments(grads, variables)
+        if self.amsgrad:
+            velocity_hats = self._slot("velocity_hat", variables)
+            torch._foreach_maximum_(velocity_hats, velocities)
+            velocities = velocity_hats
+        denominators = torch._foreach_add(torch._foreach_sqrt(velocities), self.epsilon)
+        torch._foreach_sub_(variables, torch._foreach_div(torch._foreach_mul(momentums, alpha), denominators))
+
+    def get_config(self):
+        return {**super().get_config(), "amsgrad": self.amsgrad}
+
+
+@registry.register_builtin("keras.optimizers")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.004): ``w *= 1 - weight_decay * lr`` before each step."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
+        if weight_decay is None:
+            raise ValueError("AdamW: argument `weight_decay` must be a float. Received: weight_decay=None")
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
+
+
+@registry.register_builtin("keras.optimizers")
+class Adamax(_Moments):
+    """``m = beta_1 * m + (1 - beta_1) * g``; ``u = max(beta_2 * u, |g|)``;
+    ``w -= lr * m / ((u + epsilon) * (1 - beta_1**t))``."""
+
+    def _build_slots(self):
+        self._add_slots("momentum", "norm")
+
+    def _update(self, grads, variables, lr):
+        beta_1_power = torch.pow(f32(self.beta_1), f32(int(self._iterations) + 1))
+        momentums = self._slot("momentum", variables)
+        norms = self._slot("norm", variables)
+        torch._foreach_mul_(momentums, self.beta_1)
+        torch._foreach_add_(momentums, grads, alpha=1 - self.beta_1)
+        torch._foreach_mul_(norms, self.beta_2)
+        torch._foreach_maximum_(norms, torch._foreach_abs(grads))
+        denominators = torch._foreach_mul(torch._foreach_add(norms, self.epsilon), (1 - beta_1_power).item())
+        torch._foreach_sub_(variables, torch._foreach_div(torch._foreach_mul(momentums, lr), denominators))
+
+
+@registry.register_builtin("keras.optimizers")
+class Nadam(_Moments):
+    """Adam with Nesterov momentum and Keras's momentum schedule ``u_t = beta_1 * (1 - 0.5 * 0.96**t)``:
+    ``m_hat = u_{t+1} * m / (1 - prod u_1..u_{t+1}) + (1 - u_t) * g / (1 - prod u_1..u_t)``,
+    ``w -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon)``."""
+
+    def _build_slots(self):
+        super()._build_slots()
+        self._u_product = f32(1.0)
+        self._extra_variables.append(self._u_product)
+
+    def _update(self, grads, variables, lr):
+        step = int(self._iterations)
+        beta_1 = f32(self.beta_1)
+        u_t = beta_1 * (1.0 - 0.5 * torch.pow(f32(0.96), f32(step + 1)))
+        u_t_1 = beta_1 * (1.0 - 0.5 * torch.pow(f32(0.96), f32(step + 2)))
+        u_product_t = self._u_product * u_t
+        u_product_t_1 = u_product_t * u_t_1
+        beta_2_power = torch.pow(f32(self.beta_2), f32(step + 1))
+        self._u_product.copy_(u_product_t)
+        momentums, velocities = self._update_moments(grads, variables)
+        m_hats = torch._foreach_add(
+            torch._foreach_div(torch._foreach_mul(momentums, u_t_1.item()), (1 - u_product_t_1).item()),
+            torch._foreach_div(torch._foreach_mul(grads, (1 - u_t).item()), (1 - u_product_t).item()))
+        v_hats = torch._foreach_div(velocities, (1 - beta_2_power).item())
+        denominators = torch._foreach_add(torch._foreach_sqrt(v_hats), self.epsilon)
+        torch._foreach_sub_(variables, torch._foreach_div(torch._foreach_mul(m_hats, lr), denominators))

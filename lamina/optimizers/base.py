@@ -1,0 +1,325 @@
+"""The optimizer base: Keras 3's gradient pipeline on torch tensors, updated in place.
+
+One ``apply`` runs, in Keras's order: drop ``None`` gradients, divide by
+``loss_scale_factor``, clip (``clipnorm``, else ``global_clipnorm``, else
+``clipvalue``), decay weights (``w *= 1 - weight_decay * lr``), the subclass's
+``_update``, the EMA of the weights, then ``iterations += 1``. Subclasses only
+declare their slots in ``_build_slots`` and implement ``_update`` with
+multi-tensor ``torch._foreach_*`` ops.
+
+Scalar state (``iterations``, the float learning rate, Nadam's ``u_product``)
+lives in CPU tensors so reading it never synchronises a GPU; per-variable slots
+live beside their variable, in its dtype and on its device.
+"""
+
+import warnings
+
+import torch
+
+from lamina.engine.layer import to_snake_case, unique_name
+from lamina.optimizers import schedules
+from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+
+
+def f32(value):
+    """A float32 0-d CPU tensor: Keras computes optimizer scalars in the variables' float32."""
+    return torch.as_tensor(value, dtype=torch.float32)
+
+
+class Optimizer:
+    """Base class of lamina's Keras optimizers.
+
+    Args:
+        learning_rate: a float, a ``lamina.optimizers.schedules.LearningRateSchedule``
+            (called with ``iterations``), or a callable with no arguments.
+        weight_decay: if set, each step first does ``w -= w * weight_decay * lr``.
+        clipnorm / global_clipnorm / clipvalue: at most one; clip each gradient's
+            L2 norm, all gradients' joint L2 norm, or each element.
+        use_ema, ema_momentum, ema_overwrite_frequency: keep an exponential moving
+            average of the weights; copy it into them every ``ema_overwrite_frequency``
+            steps or at ``finalize_variable_values``.
+        loss_scale_factor: gradients are divided by it (``scale_loss`` multiplies the loss).
+        gradient_accumulation_steps: not supported by lamina; must be None.
+        name: defaults to the snake_case class name, numbered.
+
+    Use it like Keras (``apply_gradients(zip(grads, params))``) or like ``torch.optim``::
+
+        opt = lamina.optimizers.Adam(1e-3)
+        opt.build(model.parameters())
+        loss.backward(); opt.step(); opt.zero_grad()
+    """
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
+        if kwargs:
+            raise ValueError(f"{type(self).__name__}: argument(s) not recognized: {kwargs}")
+        if gradient_accumulation_steps is not None:
+            raise ValueError(f"{type(self).__name__}: gradient_accumulation_steps is not supported by lamina; "
+                             "accumulate gradients in your loop or use a larger batch. "
+                             f"Received: gradient_accumulation_steps={gradient_accumulation_steps!r}")
+        if sum(arg is not None for arg in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                             f"global_clipnorm={global_clipnorm}")
+        if use_ema:
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                            or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = None
+        self.built = False
+        self._iterations = torch.zeros((), dtype=torch.int64)
+        self._learning_rate = None
+        self._lr_variable = None
+        self.learning_rate = learning_rate
+        self._trainable_variables = []
+        self._index = {}
+        self._slots = {}
+        self._slot_order = []
+        self._extra_variables = []
+
+    # ----------------------------------------------------------------- state
+    @property
+    def iterations(self):
+        """The number of updates applied so far (an int64 0-d tensor)."""
+        return self._iterations
+
+    @property
+    def learning_rate(self):
+        """The learning rate at the current iteration, as a float32 0-d tensor."""
+        return f32(self._current_learning_rate())
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(value, schedules.LearningRateSchedule) or callable(value):
+            self._learning_rate = value
+            self._lr_variable = None
+            return
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{type(self).__name__}: `learning_rate` should be a float, a "
+                             "LearningRateSchedule, or a callable returning the learning rate. "
+                             f"Received: learning_rate={value!r}")
+        if self._learning_rate is not None and self._lr_variable is None:
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` or callable as its "
+                            "`learning_rate`, hence its learning rate is not settable. Create the optimizer "
+                            "with a float `learning_rate` to change it during training.")
+        if self._lr_variable is None:
+            self._lr_variable = f32(value)
+        else:
+            self._lr_variable.fill_(value)
+        self._learning_rate = self._lr_variable
+
+    def _current_learning_rate(self):
+        """The learning rate for the coming update: a float holding a float32 value."""
+        lr = self._learning_rate
+        if lr is self._lr_variable:
+            return lr.item()
+        if isinstance(lr, schedules.LearningRateSchedule):
+            return float(f32(lr(self._iterations)))
+        return float(f32(lr()))
+
+    @property
+    def variables(self):
+        """State tensors in Keras's order: iterations, learning rate (when a float), slots, extras."""
+        head = [self._iterations] + ([self._lr_variable] if self._lr_variable is not None else [])
+        return head + list(self._slot_order) + list(self._extra_variables)
+
+    def build(self, variables):
+        """Creates the per-variable state for ``variables`` (torch Parameters); once."""
+        if self.built:
+            return
+        self._trainable_variables = list(variables)
+        for i, variable in enumerate(self._trainable_variables):
+            if not isinstance(variable, torch.Tensor):
+                raise TypeError(f"{type(self).__name__}.build expects torch tensors (e.g. model.parameters()). "
+                                f"Received at index {i}: {type(variable).__name__}")
+            self._index[id(variable)] = i
+        if self.use_ema:
+            self._add_slots("average")
+        self._build_slots()
+        self.built = True
+
+    def _build_slots(self):
+        """Subclasses create their slots here with ``_add_slots``."""
+
+    def _add_slots(self, *names, initial=0.0):
+        """One slot per variable for each name, interleaved per variable as Keras orders them.
+
+        ``initial`` is the starting value of every slot, or a tuple with one value per name.
+        """
+        initials = initial if isinstance(initial, tuple) else (initial,) * len(names)
+        created = {name: [] for name in names}
+        for variable in self._trainable_variables:
+            for name, value in zip(names, initials):
+                slot = torch.full_like(variable, value, memory_format=torch.preserve_format,
+                                       requires_grad=False)
+                created[name].append(slot)
+                self._slot_order.append(slot)
+        self._slots.update(created)
+
+    def _slot(self, name, variables):
+        """The ``name`` slots of ``variables`` (a subset of the built ones), in their order."""
+        slots = self._slots[name]
+        return [slots[self._index[id(v)]] for v in variables]
+
+    # ----------------------------------------------------------------- updates
+    def apply_gradients(self, grads_and_vars):
+        """Keras API: ``apply`` for a list of ``(gradient, variable)`` pairs; returns ``iterations``."""
+        grads, variables = zip(*grads_and_vars)
+        self.apply(list(grads), list(variables))
+        return self._iterations
+
+    @torch.no_grad()
+    def apply(self, grads, variables=None):
+        """Updates ``variables`` (default: the built ones, matched 1:1 to ``grads``) in place."""
+        if len(grads) == 0:
+            return
+        if variables is None:
+            if not self.built:
+                raise ValueError("When passing `grads` without `variables`, the optimizer must already be built "
+                                 "on a list of variables. Call `optimizer.build(variables)` first.")
+            if len(grads) != len(self._trainable_variables):
+                raise ValueError(f"{type(self).__name__}: received {len(grads)} gradients, but the optimizer "
+                                 f"was built with {len(self._trainable_variables)} variables.")
+            variables = self._trainable_variables
+        else:
+            variables = list(variables)
+            self.build(variables)
+            unknown = [i for i, v in enumerate(variables) if id(v) not in self._index]
+            if unknown:
+                raise ValueError(f"{type(self).__name__}: unknown variable at index {unknown[0]}. This optimizer "
+                                 "can only update the variables it was built with; create a new optimizer for "
+                                 "a new set of variables.")
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if not pairs:
+            raise ValueError("No gradients provided for any variable.")
+        if len(pairs) < len(variables):
+            missing = [i for i, g in enumerate(grads) if g is None]
+            warnings.warn(f"Gradients do not exist for the variables at indices {missing} when minimizing the "
+                          "loss. If using `model.compile()`, did you forget to provide a `loss` argument?",
+                          stacklevel=3)
+        self._apply_pairs(pairs)
+
+    def _apply_pairs(self, pairs):
+        variables = [v for _, v in pairs]
+        grads = [torch.as_tensor(g, device=v.device).to(v.dtype) for g, v in pairs]
+        if self.loss_scale_factor is not None:
+            grads = torch._foreach_div(grads, self.loss_scale_factor)
+        grads = self._clip_gradients(grads)
+        lr = self._current_learning_rate()
+        if self.weight_decay is not None:
+            torch._foreach_mul_(variables, (1 - self.weight_decay * f32(lr)).item())
+        self._update(grads, variables, lr)
+        if self.use_ema:
+            self._update_moving_average()
+        self._iterations += 1
+
+    def _update(self, grads, variables, lr):
+        """Subclasses: update ``variables`` (and their slots) in place from ``grads`` at learning rate ``lr``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _update(grads, variables, lr).")
+
+    def _clip_gradients(self, grads):
+        """Keras's clipping, on new tensors (the caller's gradients are never modified)."""
+        if self.clipnorm and self.clipnorm > 0:
+            norms = torch._foreach_norm(grads)
+            return torch._foreach_div(torch._foreach_mul(grads, self.clipnorm),
+                                      torch._foreach_clamp_min(norms, self.clipnorm))
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            norm = torch.sqrt(torch.sum(torch.stack([torch.sum(torch.square(g)) for g in grads])))
+            # A non-finite norm makes the scale NaN, as in Keras.
+            scale = self.global_clipnorm * torch.minimum(1.0 / norm, norm.new_tensor(1.0 / self.global_clipnorm))
+            return torch._foreach_mul(grads, scale + (norm - norm))
+        if self.clipvalue and self.clipvalue > 0:
+            return torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -self.clipvalue), self.clipvalue)
+        return grads
+
+    def _update_moving_average(self):
+        """``average = m * average + (1 - m) * w`` with ``m = 0`` on the first step; periodic overwrite."""
+        variables = self._trainable_variables
+        averages = self._slots["average"]
+        step = int(self._iterations)
+        momentum = self.ema_momentum if step != 0 else 0.0
+        torch._foreach_mul_(averages, momentum)
+        torch._foreach_add_(averages, variables, alpha=1 - momentum)
+        if self.ema_overwrite_frequency and (step + 1) % self.ema_overwrite_frequency == 0:
+            torch._foreach_copy_(variables, averages)
+
+    @torch.no_grad()
+    def finalize_variable_values(self, var_list):
+        """With ``use_ema``, copies the moving averages into ``var_list`` (the built variables)."""
+        if self.use_ema:
+            torch._foreach_copy_(list(var_list), self._slots["average"])
+
+    def scale_loss(self, loss):
+        """``loss * loss_scale_factor`` when one is set."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
+    # ----------------------------------------------------------------- torch.optim style
+    def step(self):
+        """Applies each built variable's ``.grad`` (variables without one are skipped)."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__}.step() needs the variables first: call "
+                             "`optimizer.build(model.parameters())` once before training.")
+        pairs = [(v.grad, v) for v in self._trainable_variables if v.grad is not None]
+        if pairs:
+            with torch.no_grad():
+                self._apply_pairs(pairs)
+
+    def zero_grad(self, set_to_none=True):
+        """Clears the built variables' ``.grad`` (to None, or zeros in place)."""
+        for variable in self._trainable_variables:
+            if variable.grad is None:
+                continue
+            if set_to_none:
+                variable.grad = None
+            else:
+                variable.grad.detach_().zero_()
+
+    # ----------------------------------------------------------------- config
+    def get_config(self):
+        lr = self._learning_rate
+        if lr is self._lr_variable:
+            lr = lr.item()
+        else:
+            lr = serialize_keras_object(lr)
+        return {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = deserialize_keras_object(
+                config["learning_rate"], module_objects=schedules.ALL_SCHEDULES, custom_objects=custom_objects,
+                printable_module_name="learning rate schedule")
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
