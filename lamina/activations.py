@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.activations"
 
@@ -267,10 +267,5 @@ def get(identifier):
     >>> get("relu")(torch.tensor([-1.0, 2.0]))
     tensor([0., 2.])
     """
-    if identifier is None:
-        return linear
-    activation = deserialize(identifier) if isinstance(identifier, (str, dict)) else identifier
-    if not callable(activation):
-        raise ValueError("Could not interpret activation function identifier: expected None, a name, a config "
-                         f"dict or a callable. Received: {identifier!r}")
-    return activation
+    return resolve_identifier(identifier, deserialize, "activation function", none_value=linear,
+                              instantiate_classes=False)

@@ -5,13 +5,12 @@
 Conv2D kernel ``(kh, kw, in, filters)`` use ``axis=[0, 1, 2]``.
 """
 
-import inspect
 
 import torch
 
 from lamina import config
 from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.constraints"
 
@@ -123,12 +122,4 @@ def get(identifier):
     >>> get("non_neg")(torch.tensor([-1.0, 2.0]))
     tensor([0., 2.])
     """
-    if identifier is None:
-        return None
-    constraint = deserialize(identifier) if isinstance(identifier, (str, dict)) else identifier
-    if inspect.isclass(constraint):
-        constraint = constraint()
-    if not callable(constraint):
-        raise ValueError("Could not interpret constraint identifier: expected None, a name, a config dict, "
-                         f"a class or a callable. Received: {identifier!r}")
-    return constraint
+    return resolve_identifier(identifier, deserialize, "constraint")

@@ -10,7 +10,6 @@ seed is drawn from torch's global RNG at the first call, so ``torch.manual_seed`
 (or ``lamina.utils.set_random_seed``) makes model building reproducible.
 """
 
-import inspect
 import math
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch
 
 from lamina import config
 from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.initializers"
 # Keras's std of a unit normal truncated to [-2, 2]: scaling by it restores the requested variance.
@@ -385,17 +384,6 @@ def get(identifier):
     >>> get("glorot_uniform")((3, 4)).shape
     torch.Size([3, 4])
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        initializer = deserialize(identifier)
-    elif isinstance(identifier, (torch.Tensor, np.ndarray, np.generic)):
-        initializer = _from_array(identifier)
-    else:
-        initializer = identifier
-    if inspect.isclass(initializer):
-        initializer = initializer()
-    if not callable(initializer):
-        raise ValueError("Could not interpret initializer identifier: expected None, a name, a config dict, "
-                         f"a class, an array or a callable. Received: {identifier!r}")
-    return initializer
+    if isinstance(identifier, (torch.Tensor, np.ndarray, np.generic)):
+        return _from_array(identifier)
+    return resolve_identifier(identifier, deserialize, "initializer")

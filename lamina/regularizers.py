@@ -1,6 +1,5 @@
 """Keras weight regularizers: callables ``(weight: torch.Tensor) -> scalar tensor`` added to the loss."""
 
-import inspect
 import math
 
 import torch
@@ -8,7 +7,7 @@ import torch.nn.functional as F
 
 from lamina import config
 from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.regularizers"
 
@@ -147,12 +146,4 @@ def get(identifier):
     >>> get("l2")(torch.ones(2, 2))
     tensor(0.0400)
     """
-    if identifier is None:
-        return None
-    regularizer = deserialize(identifier) if isinstance(identifier, (str, dict)) else identifier
-    if inspect.isclass(regularizer):
-        regularizer = regularizer()
-    if not callable(regularizer):
-        raise ValueError("Could not interpret regularizer identifier: expected None, a name, a config dict, "
-                         f"a class or a callable. Received: {identifier!r}")
-    return regularizer
+    return resolve_identifier(identifier, deserialize, "regularizer")

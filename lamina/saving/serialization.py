@@ -120,3 +120,18 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
 
 def _accepts_safe_mode(cls):
     return "safe_mode" in inspect.signature(cls.from_config).parameters
+
+
+def resolve_identifier(identifier, deserialize, kind, none_value=None, instantiate_classes=True):
+    """What a module's ``get(identifier)`` returns: ``none_value`` for None, ``deserialize`` for
+    names and config dicts, an instance for a class, any callable as it is."""
+    if identifier is None:
+        return none_value
+    resolved = deserialize(identifier) if isinstance(identifier, (str, dict)) else identifier
+    if instantiate_classes and inspect.isclass(resolved):
+        resolved = resolved()
+    if not callable(resolved):
+        articles = "a class or a callable" if instantiate_classes else "or a callable"
+        raise ValueError(f"Could not interpret {kind} identifier: expected None, a name, a config dict, "
+                         f"{articles}. Received: {identifier!r}")
+    return resolved
