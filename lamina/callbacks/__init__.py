@@ -1,0 +1,7 @@
+"""Callbacks, as ``keras.callbacks``: hooks into ``fit``/``evaluate``/``predict``."""
+
+from lamina.callbacks.base import Callback, CallbackList, History, LambdaCallback, LazyLogs  # noqa: F401
+from lamina.callbacks.checkpoint import BackupAndRestore, ModelCheckpoint  # noqa: F401
+from lamina.callbacks.monitoring import (  # noqa: F401
+    CSVLogger, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN)
+from lamina.callbacks.progbar import ProgbarLogger  # noqa: F401

@@ -1,0 +1,130 @@
+"""The loss and metric containers ``compile`` builds: per-output losses, weights and metrics, as Keras.
+
+Outputs are matched by position (lists) or by output name (dicts). With several outputs, each
+output's loss is tracked as ``<output>_loss`` and its metrics as ``<output>_<metric>``.
+"""
+
+from lamina import losses as losses_module
+from lamina import metrics as metrics_module
+from lamina.engine import tree
+
+
+def flat_outputs(value, output_names, what):
+    """``value`` (a single value, a list per output or a dict by output name) as one entry per output."""
+    count = len(output_names)
+    if isinstance(value, dict):
+        unknown = set(value) - set(output_names)
+        if unknown:
+            raise ValueError(f"`{what}` has keys {sorted(unknown)} that are not output names {output_names}.")
+        return [value.get(name) for name in output_names]
+    if isinstance(value, (list, tuple)) and count > 1:
+        if len(value) != count:
+            raise ValueError(f"`{what}` has {len(value)} entries, but the model has {count} outputs {output_names}.")
+        return list(value)
+    return [value] * count
+
+
+def flat_targets(y, output_names):
+    """The targets as a list per output (a dict is read by output name)."""
+    if isinstance(y, dict) and len(output_names) > 1 or isinstance(y, dict) and set(y) == set(output_names):
+        return [y[name] for name in output_names]
+    return tree.flatten(y) if len(output_names) > 1 else [y]
+
+
+class CompileLoss:
+    """The compiled loss: ``loss(y_true, y_pred, sample_weight)`` summed over outputs with ``loss_weights``."""
+
+    def __init__(self, loss, loss_weights, output_names):
+        self.output_names = list(output_names)
+        self.user_loss, self.user_weights = loss, loss_weights
+        flat_loss = flat_outputs(loss, self.output_names, "loss")
+        flat_weights = flat_outputs(loss_weights, self.output_names, "loss_weights") if loss_weights is not None \
+            else [None] * len(self.output_names)
+        self.entries = [(index, _loss_object(fn), weight)
+                        for index, (fn, weight) in enumerate(zip(flat_loss, flat_weights)) if fn is not None]
+        self.trackers = []
+        if len(self.entries) > 1:
+            self.trackers = [metrics_module.Mean(name=f"{self.output_names[index]}_loss")
+                             for index, _, _ in self.entries]
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if len(self.output_names) == 1:
+            _, fn, weight = self.entries[0]
+            value = fn(y_true, _as_float32(y_pred), sample_weight)
+            return value if weight is None else value * weight
+        targets = flat_targets(y_true, self.output_names)
+        predictions = tree.flatten(y_pred)
+        weights = flat_targets(sample_weight, self.output_names) if tree.is_nested(sample_weight) \
+            else [sample_weight] * len(predictions)
+        total = 0.0
+        for (index, fn, weight), tracker in zip(self.entries, self.trackers or [None] * len(self.entries)):
+            value = fn(targets[index], _as_float32(predictions[index]), weights[index])
+            if tracker is not None:  # Keras tracks each output's loss before its loss weight
+                tracker.update_state(value.detach(), sample_weight=predictions[index].shape[0])
+            total = total + (value if weight is None else value * weight)
+        return total
+
+
+def _loss_object(identifier):
+    """A ``Loss`` (with reduction and sample weights) from a name, function or Loss, as Keras's compile."""
+    loss = losses_module.get(identifier)
+    if isinstance(loss, losses_module.Loss):
+        return loss
+    name = identifier if isinstance(identifier, str) else getattr(loss, "__name__", type(loss).__name__)
+    return losses_module.LossFunctionWrapper(loss, name=name)
+
+
+def _as_float32(prediction):
+    """Losses are computed in float32 even when the model computes in float16/bfloat16."""
+    return prediction.float() if prediction.dtype.is_floating_point and prediction.itemsize < 4 else prediction
+
+
+class CompileMetrics:
+    """The compiled metrics (``metrics`` and ``weighted_metrics``), built on the first batch."""
+
+    def __init__(self, metrics, weighted_metrics, output_names):
+        self.output_names = list(output_names)
+        self.user_metrics, self.user_weighted = metrics, weighted_metrics
+        self.unweighted, self.weighted = [], []  # (output index, Metric)
+        self.built = False
+
+    def _resolve(self, identifiers, y_true, y_pred, weighted):
+        multi = len(self.output_names) > 1
+        if identifiers is None:
+            return []
+        per_output = flat_outputs(identifiers, self.output_names, "metrics") if multi else [identifiers]
+        taken = {metric.name for _, metric in self.unweighted}
+        resolved = []
+        for index, entry in enumerate(per_output):
+            for identifier in tree.flatten(entry) if entry is not None else []:
+                metric = metrics_module.get_for_output(identifier, y_true[index], y_pred[index])
+                if multi:
+                    metric.name = f"{self.output_names[index]}_{metric.name}"
+                if weighted and metric.name in taken:
+                    metric.name = f"weighted_{metric.name}"
+                resolved.append((index, metric))
+        return resolved
+
+    def build(self, y_true, y_pred):
+        targets, predictions = flat_targets(y_true, self.output_names), tree.flatten(y_pred)
+        self.unweighted = self._resolve(self.user_metrics, targets, predictions, weighted=False)
+        self.weighted = self._resolve(self.user_weighted, targets, predictions, weighted=True)
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [metric for _, metric in self.unweighted + self.weighted]
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if not self.built:
+            self.build(y_true, y_pred)
+        if len(self.output_names) == 1:
+            targets, predictions, weights = [y_true], [y_pred], [sample_weight]
+        else:
+            targets, predictions = flat_targets(y_true, self.output_names), tree.flatten(y_pred)
+            weights = flat_targets(sample_weight, self.output_names) if tree.is_nested(sample_weight) \
+                else [sample_weight] * len(predictions)
+        for index, metric in self.unweighted:
+            metric.update_state(targets[index], predictions[index])
+        for index, metric in self.weighted:
+            metric.update_state(targets[index], predictions[index], sample_weight=weights[index])

@@ -1,0 +1,175 @@
+"""Data adapters for ``fit``/``evaluate``/``predict``: arrays, generators, torch data, ``PyDataset``.
+
+Every adapter yields ``(x, y, sample_weight)`` batches of torch tensors (CPU, or where the
+user's data already lives); the step moves them to the model's device.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from lamina.engine import tree
+
+
+class PyDataset:
+    """A sequence of batches, as ``keras.utils.PyDataset``: implement ``__len__`` and ``__getitem__``.
+
+    ``__getitem__(index)`` returns one batch: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``.
+    ``on_epoch_end()`` runs after each epoch. ``workers``/``use_multiprocessing``/``max_queue_size``
+    are accepted for Keras compatibility; batches are read in the training process.
+
+    >>> class Batches(PyDataset):
+    ...     def __len__(self): return 10
+    ...     def __getitem__(self, i): return np.ones((4, 3)), np.zeros((4, 1))
+    """
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        self.workers = workers
+        self.use_multiprocessing = use_multiprocessing
+        self.max_queue_size = max_queue_size
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__.")
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__.")
+
+    def on_epoch_end(self):
+        """Called after each epoch (e.g. to reshuffle)."""
+
+    @property
+    def num_batches(self):
+        return len(self)
+
+
+def to_tensor(value):
+    """A torch tensor from an array-like; float64 becomes float32 (floatx), as Keras does."""
+    if value is None or isinstance(value, torch.Tensor) and value.dtype is not torch.float64:
+        return value
+    tensor = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+    return tensor.float() if tensor.dtype is torch.float64 else tensor
+
+
+def unpack_batch(data):
+    """``(x, y, sample_weight)`` from a batch given as ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sw)``."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"Data should be `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`. Received a tuple of "
+                     f"{len(data)} elements.")
+
+
+def _convert_batch(batch):
+    return tuple(tree.map_structure(to_tensor, part) if part is not None else None for part in unpack_batch(batch))
+
+
+def _num_samples(structure):
+    sizes = {int(leaf.shape[0]) for leaf in tree.flatten(structure) if leaf is not None}
+    if len(sizes) != 1:
+        raise ValueError(f"Data cardinality is ambiguous: the arrays have different numbers of samples {sorted(sizes)}. "
+                         "Make sure all arrays contain the same number of samples.")
+    return sizes.pop()
+
+
+def class_weight_to_sample_weight(y, class_weight):
+    """Per-sample weights ``class_weight[class of y]`` (y as class indices, (n, 1) or one-hot)."""
+    if tree.is_nested(y):
+        raise ValueError("`class_weight` is only supported for models with a single output.")
+    labels = y.reshape(-1) if y.ndim == 1 or y.shape[-1] == 1 else y.argmax(dim=-1)
+    table = torch.zeros(max(int(labels.max()) + 1, max(class_weight) + 1), dtype=torch.float32)
+    for label, weight in class_weight.items():
+        table[int(label)] = float(weight)
+    return table[labels.long()]
+
+
+class ArrayAdapter:
+    """In-memory arrays/tensors (or lists/dicts of them), sliced into batches."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, steps=None, shuffle=False, class_weight=None):
+        self.x = tree.map_structure(to_tensor, x)
+        self.y = tree.map_structure(to_tensor, y) if y is not None else None
+        self.sample_weight = to_tensor(sample_weight)
+        if class_weight:
+            weights = class_weight_to_sample_weight(self.y, class_weight)
+            self.sample_weight = weights if self.sample_weight is None else self.sample_weight * weights
+        self.size = _num_samples((self.x, self.y, self.sample_weight))
+        self.batch_size = batch_size or 32
+        self.shuffle = shuffle
+        self.num_batches = steps or math.ceil(self.size / self.batch_size)
+
+    def __iter__(self):
+        data = (self.x, self.y, self.sample_weight)
+        if self.shuffle:
+            order = torch.randperm(self.size)
+            data = tree.map_structure(lambda t: t.index_select(0, order.to(t.device)) if t is not None else None,
+                                      data)
+        batches_per_pass = math.ceil(self.size / self.batch_size)
+        for step in range(self.num_batches):
+            start = (step % batches_per_pass) * self.batch_size
+            yield tree.map_structure(lambda t: t[start:start + self.batch_size] if t is not None else None, data)
+
+    def split(self, validation_split):
+        """(train, validation) adapters: the validation part is the last fraction, taken before shuffling."""
+        split_at = int(math.floor(self.size * (1.0 - validation_split)))
+        if split_at == 0 or split_at == self.size:
+            raise ValueError(f"validation_split={validation_split} leaves no training or no validation samples "
+                             f"out of {self.size}.")
+
+        def part(selector):
+            pick = lambda t: t[selector] if t is not None else None  # noqa: E731
+            return ArrayAdapter(tree.map_structure(pick, self.x), tree.map_structure(pick, self.y),
+                                pick(self.sample_weight), batch_size=self.batch_size, shuffle=self.shuffle)
+
+        train, validation = part(slice(0, split_at)), part(slice(split_at, None))
+        validation.shuffle = False
+        return train, validation
+
+
+class IterableAdapter:
+    """Generators, iterators, torch DataLoaders and PyDatasets: each element is one batch."""
+
+    def __init__(self, data, steps=None, shuffle=False):
+        self.data = data
+        self.shuffle = shuffle
+        self._one_shot = iter(data) if iter(data) is data else None  # a generator continues across epochs
+        known = len(data) if hasattr(data, "__len__") else None
+        self.num_batches = steps or known
+
+    def __iter__(self):
+        if isinstance(self.data, PyDataset):
+            order = torch.randperm(len(self.data)).tolist() if self.shuffle else range(len(self.data))
+            for count, index in enumerate(order):
+                if self.num_batches is not None and count >= self.num_batches:
+                    break
+                yield _convert_batch(self.data[index])
+            self.data.on_epoch_end()
+            return
+        source = self._one_shot if self._one_shot is not None else iter(self.data)
+        for count, batch in enumerate(source):
+            yield _convert_batch(batch)
+            if self.num_batches is not None and count + 1 >= self.num_batches:
+                break
+
+
+def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None):
+    """The adapter for ``x`` (see the module docstring); ``y``/``sample_weight`` only with arrays."""
+    if isinstance(x, torch.utils.data.Dataset) and not isinstance(x, torch.utils.data.IterableDataset):
+        x = torch.utils.data.DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle)
+    if isinstance(x, (PyDataset, torch.utils.data.DataLoader)) or hasattr(x, "__next__") or \
+            isinstance(x, torch.utils.data.IterableDataset):
+        if y is not None or sample_weight is not None or class_weight:
+            raise ValueError(f"When `x` is a {type(x).__name__}, it must yield `(x, y)` or `(x, y, sample_weight)` "
+                             "batches: `y`, `sample_weight` and `class_weight` arguments are not supported.")
+        return IterableAdapter(x, steps=steps, shuffle=shuffle)
+    if x is None:
+        raise ValueError("No input data: pass `x` (arrays, a generator, a DataLoader or a PyDataset).")
+    return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps, shuffle=shuffle,
+                        class_weight=class_weight)
