@@ -1,0 +1,480 @@
+"""Keras 3 losses on torch tensors: functions giving per-sample losses and ``Loss`` classes that reduce them.
+
+A function such as ``mean_squared_error(y_true, y_pred)`` returns one value per
+sample (the last axis reduced). A ``Loss`` instance's ``__call__(y_true, y_pred,
+sample_weight=None)`` converts its inputs to float32 tensors on ``y_pred``'s
+device, calls ``call`` and reduces as Keras does: ``"sum_over_batch_size"``
+(default; also ``"mean"``) divides the weighted sum by the number of loss
+values, ``"mean_with_sample_weight"`` by the sum of the weights, ``"sum"``
+sums, ``"none"``/None returns the weighted values. A ``_keras_mask`` on
+``y_pred`` (or on the losses, from ``ignore_class``) masks values out.
+
+Config departure: Keras 3.15's ``Huber``, ``CosineSimilarity`` and
+``SparseCategoricalCrossentropy`` configs drop ``delta``/``axis``, so they do not
+round-trip; lamina's configs keep them (Keras reads them fine).
+"""
+
+import math
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lamina import config
+from lamina.engine.layer import to_snake_case, unique_name
+from lamina.saving import registry
+from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+
+_MODULE = "keras.losses"
+_REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
+
+
+# ---------------------------------------------------------------- shared helpers
+def as_tensors(y_true, y_pred, dtype=None):
+    """``y_pred`` as a float tensor (``dtype``, default floatx) and ``y_true`` in its dtype, on its device."""
+    dtype = dtype or getattr(torch, config.floatx())
+    mask = getattr(y_pred, "_keras_mask", None)
+    y_pred = torch.as_tensor(np.asarray(y_pred) if not isinstance(y_pred, torch.Tensor) else y_pred)
+    if not y_pred.is_floating_point() or dtype != getattr(torch, config.floatx()):
+        y_pred = y_pred.to(dtype)
+    if mask is not None:
+        y_pred._keras_mask = mask
+    y_true = torch.as_tensor(np.asarray(y_true) if not isinstance(y_true, torch.Tensor) else y_true)
+    return y_true.to(device=y_pred.device, dtype=y_pred.dtype), y_pred
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Keras's rank matching: drops (or, against a rank-1 partner, adds) a trailing axis of size 1."""
+    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
+        if x2.ndim == 1 and expand_rank_1:
+            x2 = x2.unsqueeze(-1)
+        else:
+            x1 = x1.squeeze(-1)
+    if x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
+        if x1.ndim == 1 and expand_rank_1:
+            x1 = x1.unsqueeze(-1)
+        else:
+            x2 = x2.squeeze(-1)
+    return x1, x2
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"Invalid value for argument `reduction`. Expected one of {_REDUCTIONS}. "
+                         f"Received: reduction={reduction!r}")
+    return reduction
+
+
+def reduce_weighted_values(values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
+    """Keras's ``reduce_weighted_values``: mask into the weights, weight, then reduce."""
+    _check_reduction(reduction)
+    if sample_weight is not None:
+        sample_weight = torch.as_tensor(sample_weight, device=values.device).to(values.dtype)
+    if mask is not None:
+        mask = torch.as_tensor(mask, device=values.device)
+        if reduction in ("mean", "sum_over_batch_size"):
+            # Rescale so that the mean over the valid entries is taken.
+            valid = mask.to(values.dtype).sum()
+            scale = torch.where(valid > 0, mask.numel() / valid, torch.zeros_like(valid))
+            float_mask = torch.where(mask.bool(), scale, torch.zeros_like(scale))
+        else:
+            float_mask = mask.to(values.dtype)
+        if sample_weight is not None:
+            float_mask, sample_weight = squeeze_or_expand_to_same_rank(float_mask, sample_weight)
+            sample_weight = sample_weight * float_mask
+        else:
+            sample_weight = float_mask
+    if sample_weight is not None:
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        values = values * sample_weight
+    if reduction in (None, "none") or values.ndim == 0 or tuple(values.shape) == (0,):
+        return values
+    loss = values.sum()
+    if reduction == "sum":
+        return loss
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        divisor = sample_weight.sum()
+    else:
+        divisor = torch.tensor(values.numel(), dtype=loss.dtype, device=loss.device)
+    return torch.where(divisor != 0, loss / divisor, torch.zeros_like(loss))
+
+
+# ---------------------------------------------------------------- loss functions
+def _regression_pair(y_true, y_pred):
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    return squeeze_or_expand_to_same_rank(y_true, y_pred)
+
+
+@registry.register_builtin(_MODULE)
+def mean_squared_error(y_true, y_pred):
+    """``mean((y_true - y_pred)**2, axis=-1)``."""
+    y_true, y_pred = _regression_pair(y_true, y_pred)
+    return torch.mean(torch.square(y_true - y_pred), dim=-1)
+
+
+@registry.register_builtin(_MODULE)
+def mean_absolute_error(y_true, y_pred):
+    """``mean(|y_true - y_pred|, axis=-1)``."""
+    y_true, y_pred = _regression_pair(y_true, y_pred)
+    return torch.mean(torch.abs(y_true - y_pred), dim=-1)
+
+
+@registry.register_builtin(_MODULE)
+def mean_absolute_percentage_error(y_true, y_pred):
+    """``100 * mean(|(y_true - y_pred) / max(|y_true|, epsilon)|, axis=-1)``."""
+    y_true, y_pred = _regression_pair(y_true, y_pred)
+    diff = torch.abs((y_true - y_pred) / torch.clamp(torch.abs(y_true), min=config.epsilon()))
+    return 100.0 * torch.mean(diff, dim=-1)
+
+
+@registry.register_builtin(_MODULE)
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)``."""
+    y_true, y_pred = _regression_pair(y_true, y_pred)
+    eps = config.epsilon()
+    first = torch.log(torch.clamp(y_pred, min=eps) + 1.0)
+    second = torch.log(torch.clamp(y_true, min=eps) + 1.0)
+    return torch.mean(torch.square(first - second), dim=-1)
+
+
+@registry.register_builtin(_MODULE)
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``: -1 for aligned vectors."""
+    y_true, y_pred = _regression_pair(y_true, y_pred)
+    y_true = F.normalize(y_true, dim=axis, eps=config.epsilon())
+    y_pred = F.normalize(y_pred, dim=axis, eps=config.epsilon())
+    return -torch.sum(y_true * y_pred, dim=axis)
+
+
+@registry.register_builtin(_MODULE)
+def huber(y_true, y_pred, delta=1.0):
+    """``mean(0.5 * e**2 if |e| <= delta else delta * |e| - 0.5 * delta**2, axis=-1)``, ``e = y_pred - y_true``."""
+    y_true, y_pred = _regression_pair(y_true, y_pred)
+    error = y_pred - y_true
+    abs_error = torch.abs(error)
+    delta = torch.tensor(delta, dtype=y_pred.dtype, device=y_pred.device)
+    quadratic = 0.5 * torch.square(error)
+    linear = delta * abs_error - 0.5 * torch.square(delta)
+    return torch.mean(torch.where(abs_error <= delta, quadratic, linear), dim=-1)
+
+
+@registry.register_builtin(_MODULE)
+def log_cosh(y_true, y_pred):
+    """``mean(log(cosh(y_pred - y_true)), axis=-1)``, computed as ``x + softplus(-2x) - log(2)``."""
+    y_true, y_pred = _regression_pair(y_true, y_pred)
+    x = y_pred - y_true
+    return torch.mean(x + F.softplus(x * -2.0) - math.log(2.0), dim=-1)
+
+
+def _hinge_labels(y_true):
+    """Labels in {0, 1} become {-1, 1}; others are kept."""
+    is_binary = torch.all((y_true == 0) | (y_true == 1))
+    return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
+
+
+@registry.register_builtin(_MODULE)
+def hinge(y_true, y_pred):
+    """``mean(max(1 - y_true * y_pred, 0), axis=-1)``, labels in {-1, 1} (0/1 converted)."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    return torch.mean(torch.clamp(1.0 - _hinge_labels(y_true) * y_pred, min=0.0), dim=-1)
+
+
+@registry.register_builtin(_MODULE)
+def squared_hinge(y_true, y_pred):
+    """``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)``, labels in {-1, 1} (0/1 converted)."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    return torch.mean(torch.square(torch.clamp(1.0 - _hinge_labels(y_true) * y_pred, min=0.0)), dim=-1)
+
+
+@registry.register_builtin(_MODULE)
+def categorical_hinge(y_true, y_pred):
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` over the last axis."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    pos = torch.sum(y_true * y_pred, dim=-1)
+    neg = torch.amax((1.0 - y_true) * y_pred, dim=-1)
+    return torch.clamp(neg - pos + 1.0, min=0.0)
+
+
+@registry.register_builtin(_MODULE)
+def kl_divergence(y_true, y_pred):
+    """``sum(y_true * log(y_true / y_pred), axis=-1)`` with both clipped to ``[epsilon, 1]``."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    y_true = torch.clamp(y_true, config.epsilon(), 1.0)
+    y_pred = torch.clamp(y_pred, config.epsilon(), 1.0)
+    return torch.sum(y_true * torch.log(y_true / y_pred), dim=-1)
+
+
+@registry.register_builtin(_MODULE)
+def poisson(y_true, y_pred):
+    """``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    return torch.mean(y_pred - y_true * torch.log(y_pred + config.epsilon()), dim=-1)
+
+
+def _clipped_log_probabilities(y_pred, axis):
+    """Keras's probabilities path: renormalize along ``axis``, clip to ``[eps, 1 - eps]``, log."""
+    eps = config.epsilon()
+    y_pred = y_pred / torch.sum(y_pred, dim=axis, keepdim=True)
+    return torch.log(torch.clamp(y_pred, eps, 1.0 - eps))
+
+
+def _check_axis(axis):
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise ValueError(f"`axis` must be of type `int`. Received: axis={axis!r} of type {type(axis)}")
+
+
+@registry.register_builtin(_MODULE)
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """``-sum(y_true * log(p), axis)``, ``p`` the softmax of logits or the renormalized, clipped
+    probabilities; ``label_smoothing`` s gives ``y_true * (1 - s) + s / num_classes``."""
+    _check_axis(axis)
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    if y_pred.shape[-1] == 1:
+        warnings.warn("In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, num_classes) "
+                      f"with num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. Consider using "
+                      "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=2)
+    if y_true.shape != y_pred.shape:
+        raise ValueError("Arguments `target` and `output` must have the same shape. "
+                         f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}")
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    log_prob = F.log_softmax(y_pred, dim=axis) if from_logits else _clipped_log_probabilities(y_pred, axis)
+    return -torch.sum(y_true * log_prob, dim=axis)
+
+
+@registry.register_builtin(_MODULE)
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Categorical crossentropy with integer labels (shape of ``y_pred`` without ``axis``, or with it
+    of size 1). Labels equal to ``ignore_class`` give 0 and are masked out of the reduction."""
+    _check_axis(axis)
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    if y_true.ndim == y_pred.ndim and y_true.shape[axis] == 1:
+        y_true = y_true.squeeze(axis)
+    class_axis = axis % y_pred.ndim
+    expected = tuple(d for i, d in enumerate(y_pred.shape) if i != class_axis)
+    if tuple(y_true.shape) != expected:
+        raise ValueError("Arguments `target` and `output` must have the same shape up until the last dimension: "
+                         f"target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}")
+    valid = None
+    if ignore_class is not None:
+        valid = y_true != ignore_class
+        y_true = torch.where(valid, y_true, torch.zeros_like(y_true))
+    labels = y_true.long()
+    log_prob = F.log_softmax(y_pred, dim=class_axis) if from_logits else \
+        _clipped_log_probabilities(y_pred, class_axis)
+    result = -torch.gather(log_prob, class_axis, labels.unsqueeze(class_axis)).squeeze(class_axis)
+    if valid is not None:
+        result = torch.where(valid, result, torch.zeros_like(result))
+        result._keras_mask = valid
+    return result
+
+
+def _smooth_binary(y_true, label_smoothing):
+    return y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y_true
+
+
+def _elementwise_binary_crossentropy(y_true, y_pred, from_logits):
+    if y_true.shape != y_pred.shape:
+        raise ValueError("Arguments `target` and `output` must have the same shape. "
+                         f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}")
+    if from_logits:
+        return F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+    eps = config.epsilon()
+    return F.binary_cross_entropy(torch.clamp(y_pred, eps, 1.0 - eps), y_true, reduction="none")
+
+
+@registry.register_builtin(_MODULE)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """``mean(-(y log p + (1 - y) log(1 - p)), axis)``, ``p`` clipped to ``[eps, 1 - eps]`` (or the
+    sigmoid of logits); ``label_smoothing`` s gives ``y * (1 - s) + 0.5 * s``."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    y_true = _smooth_binary(y_true, label_smoothing)
+    return torch.mean(_elementwise_binary_crossentropy(y_true, y_pred, from_logits), dim=axis)
+
+
+@registry.register_builtin(_MODULE)
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                              from_logits=False, label_smoothing=0.0, axis=-1):
+    """``mean((1 - p_t)**gamma * bce, axis)``, ``p_t = y p + (1 - y)(1 - p)``; with class balancing
+    each term is weighted by ``alpha`` (positives) or ``1 - alpha`` (negatives)."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    y_true = _smooth_binary(y_true, label_smoothing)
+    if from_logits:
+        y_pred = torch.sigmoid(y_pred)
+    bce = _elementwise_binary_crossentropy(y_true, y_pred, from_logits=False)
+    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
+    focal_bce = torch.pow(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal_bce = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal_bce
+    return torch.mean(focal_bce, dim=axis)
+
+
+# ---------------------------------------------------------------- Loss classes
+@registry.register_builtin(_MODULE)
+class Loss:
+    """Base class: subclasses implement ``call(y_true, y_pred)`` returning per-sample losses.
+
+    Args:
+        reduction: "sum_over_batch_size" (default), "mean", "mean_with_sample_weight", "sum", "none" or None.
+        name: defaults to the snake_case class name.
+        dtype: the dtype inputs are cast to (default floatx, float32).
+    """
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.reduction = _check_reduction(reduction)
+        self._dtype_name = dtype or config.floatx()
+        self.dtype = getattr(torch, self._dtype_name)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = as_tensors(y_true, y_pred, self.dtype)
+        in_mask = getattr(y_pred, "_keras_mask", None)
+        losses = self.call(y_true, y_pred)
+        out_mask = getattr(losses, "_keras_mask", None)
+        if in_mask is not None and out_mask is not None:
+            mask = in_mask.bool() & out_mask.bool()
+        else:
+            mask = in_mask if in_mask is not None else out_mask
+        return reduce_weighted_values(losses, sample_weight=sample_weight, mask=mask, reduction=self.reduction)
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, reduction={self.reduction}>"
+
+
+@registry.register_builtin(_MODULE)
+class LossFunctionWrapper(Loss):
+    """A ``Loss`` computing ``fn(y_true, y_pred, **kwargs)`` after Keras's rank matching."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        if type(self) is LossFunctionWrapper:
+            return {**super().get_config(), "fn": serialize_keras_object(self.fn), **self._fn_kwargs}
+        return {**super().get_config(), **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "fn" in config:
+            config["fn"] = deserialize_keras_object(config["fn"], module_objects=ALL_OBJECTS,
+                                                    printable_module_name="loss function")
+        return cls(**config)
+
+    def __getattr__(self, name):
+        kwargs = self.__dict__.get("_fn_kwargs", {})
+        if name in kwargs:
+            return kwargs[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+def _declare(name, fn, default_name, **defaults):
+    """A registered ``LossFunctionWrapper`` subclass for ``fn`` with Keras's arguments and defaults:
+    ``**defaults`` (in order, positional or keyword), then ``reduction``, ``name``, ``dtype``; e.g.
+    ``BinaryCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1, reduction=..., name=..., dtype=None)``.
+    """
+
+    def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, dtype=None, **kwargs):
+        if len(args) > len(defaults):
+            raise TypeError(f"{type(self).__name__} takes at most {len(defaults)} positional arguments "
+                            f"({', '.join(defaults)}); received {len(args)}.")
+        unknown = set(kwargs) - set(defaults)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): {sorted(unknown)}")
+        values = {**defaults, **dict(zip(defaults, args)), **kwargs}
+        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, **values)
+
+    cls = type(name, (LossFunctionWrapper,), {"__init__": __init__, "__module__": __name__,
+                                              "__doc__": f"Reduces ``{fn.__name__}``: {fn.__doc__}"})
+    cls.__qualname__ = name
+    return registry.register_builtin(_MODULE)(cls)
+
+
+MeanSquaredError = _declare("MeanSquaredError", mean_squared_error, "mean_squared_error")
+MeanAbsoluteError = _declare("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
+MeanAbsolutePercentageError = _declare("MeanAbsolutePercentageError", mean_absolute_percentage_error,
+                                       "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _declare("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+                                       "mean_squared_logarithmic_error")
+CosineSimilarity = _declare("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)
+Huber = _declare("Huber", huber, "huber_loss", delta=1.0)
+LogCosh = _declare("LogCosh", log_cosh, "log_cosh")
+Hinge = _declare("Hinge", hinge, "hinge")
+SquaredHinge = _declare("SquaredHinge", squared_hinge, "squared_hinge")
+CategoricalHinge = _declare("CategoricalHinge", categorical_hinge, "categorical_hinge")
+KLDivergence = _declare("KLDivergence", kl_divergence, "kl_divergence")
+Poisson = _declare("Poisson", poisson, "poisson")
+BinaryCrossentropy = _declare("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
+                              from_logits=False, label_smoothing=0.0, axis=-1)
+BinaryFocalCrossentropy = _declare("BinaryFocalCrossentropy", binary_focal_crossentropy,
+                                   "binary_focal_crossentropy", apply_class_balancing=False, alpha=0.25,
+                                   gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1)
+CategoricalCrossentropy = _declare("CategoricalCrossentropy", categorical_crossentropy,
+                                   "categorical_crossentropy", from_logits=False, label_smoothing=0.0, axis=-1)
+SparseCategoricalCrossentropy = _declare("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
+                                         "sparse_categorical_crossentropy", from_logits=False, ignore_class=None,
+                                         axis=-1)
+
+# Short names Keras accepts for the functions (``get("mse")``).
+ALIASES = {"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error,
+           "MAE": mean_absolute_error, "mape": mean_absolute_percentage_error,
+           "MAPE": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
+           "MSLE": mean_squared_logarithmic_error, "kld": kl_divergence, "KLD": kl_divergence,
+           "bce": binary_crossentropy, "BCE": binary_crossentropy, "logcosh": log_cosh}
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
+
+ALL_OBJECTS = {**registry.builtins_of(_MODULE), **ALIASES}
+
+
+def serialize(loss):
+    """A loss function's name, or a ``Loss``'s Keras-form config dict."""
+    return serialize_keras_object(loss)
+
+
+def deserialize(config, custom_objects=None):
+    """A loss function or ``Loss`` from a name or a Keras-form config."""
+    return deserialize_keras_object(config, module_objects=ALL_OBJECTS, custom_objects=custom_objects,
+                                    printable_module_name="loss function")
+
+
+def get(identifier):
+    """A loss from None, a name (``"mse"``, ``"categorical_crossentropy"``, ``"Huber"``), a config dict,
+    a ``Loss`` class or instance, or a callable. Names of classes give instances, as in Keras."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = registry.get_registered_object(identifier, None, ALL_OBJECTS)
+        if obj is None:
+            raise ValueError(f"Unknown loss function: {identifier!r}. Use a Keras name such as 'mse' or "
+                             "'categorical_crossentropy', or register a custom loss.")
+    else:
+        obj = identifier
+    if isinstance(obj, type):
+        obj = obj()
+    if not callable(obj):
+        raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+    return obj
