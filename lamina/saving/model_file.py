@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import torch
 
@@ -130,7 +131,7 @@ def _read_archive(filepath):
             if broken is not None:
                 raise ValueError(f"{filepath}: corrupt model file: member {broken!r} fails its checksum.")
             payloads = {name: archive.read(name) for name in _MEMBERS}
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as error:
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError, zlib.error) as error:
         raise ValueError(f"{filepath}: not a valid lamina model file (truncated, corrupt or not a zip archive: "
                          f"{error}).") from None
     try:
