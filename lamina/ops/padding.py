@@ -58,3 +58,20 @@ def deconv_output_length(length, kernel, stride, dilation, padding, output_paddi
             return length * stride + max(span - stride, 0)
         return length * stride
     return (length - 1) * stride + span - 2 * transpose_padding(kernel, dilation, padding) + output_padding
+
+
+def transpose_crop(kernel, stride, dilation, padding, output_padding=None):
+    """(before, after) cells cropped from the full transposed output, of length (n - 1)s + k'.
+
+    Keras's documented rule (its TensorFlow and JAX backends): the output length is
+    ``deconv_output_length``; "valid" crops nothing before; "same" crops
+    max(k'//2 - ceil(p/2), 0) before, where p is ``output_padding`` or, when that is None,
+    the p giving n·s (p = s - k' % 2). The rest comes off the end (a negative ``after`` means
+    zeros appended). Neither depends on the input length.
+    """
+    span = effective_kernel(kernel, dilation)
+    before = 0
+    if padding == "same":
+        extra = stride - span % 2 if output_padding is None else output_padding
+        before = max(span // 2 - (extra + 1) // 2, 0)
+    return before, span - before - deconv_output_length(1, kernel, stride, dilation, padding, output_padding)

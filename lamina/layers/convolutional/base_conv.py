@@ -1,0 +1,178 @@
+"""BaseConvolution: the one place that validates, builds, calls, shapes, configures and
+describes every convolution layer. Variants (conv, transpose, depthwise, separable, locally
+connected) override small hooks: ``_build_weights``, ``_convolve``, ``_output_length``,
+``_output_channels`` and ``_describe_axis``.
+
+Data layout: a channels_last input (N, *spatial, C) is handed to PyTorch as the permuted view
+(N, C, *spatial) — channels_last memory format, no copy — and the result is permuted back.
+"""
+
+import torch.nn.functional as F
+
+from lamina import activations, constraints, initializers, regularizers
+from lamina.engine.input_spec import InputSpec
+from lamina.engine.layer import Layer, Permuted
+from lamina.layers.convolutional.padding_report import AxisPadding, PaddingReport
+from lamina.ops import arguments
+from lamina.ops import padding as padding_ops
+
+CONV_FUNCTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_SERIALIZERS = {"activation": activations.serialize, "initializer": initializers.serialize,
+                "regularizer": regularizers.serialize, "constraint": constraints.serialize}
+
+
+def torch_kernel_layout(rank):
+    """Keras (*k, a, b) stored as PyTorch's (b, a, *k): conv (out, in/groups, *k), transpose (in, out, *k)."""
+    return Permuted((rank + 1, rank) + tuple(range(rank)))
+
+
+class BaseConvolution(Layer):
+    """Shared machinery of the convolution layers; not used directly.
+
+    Subclasses set ``rank``, ``config_keys`` (Keras's ``get_config`` keys after the base
+    Layer's) and implement ``_build_weights(channels)`` and ``_convolve(x)``, where ``x`` is
+    (N, C, *spatial) and the result (N, C_out, *spatial_out) includes the bias.
+    """
+
+    rank = None
+    padding_modes = ("valid", "same")
+    transposed = False
+    config_keys = ()
+
+    def __init__(self, kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+                 bias_initializer, bias_regularizer, bias_constraint, activity_regularizer, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        label = self._label = f"{type(self).__name__} '{self.name}'"
+        self.kernel_size = arguments.normalize_tuple(kernel_size, self.rank, "kernel_size", label)
+        self.strides = arguments.normalize_tuple(strides, self.rank, "strides", label)
+        self.dilation_rate = arguments.normalize_tuple(dilation_rate, self.rank, "dilation_rate", label)
+        self.padding = arguments.normalize_padding(padding, label, self.padding_modes)
+        self.data_format = arguments.normalize_data_format(data_format, label)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{label}: `strides > 1` is not supported together with `dilation_rate > 1`. "
+                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self._activation = None if activations.serialize(self.activation) == "linear" else self.activation
+        self.use_bias = bool(use_bias)
+        self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
+        self._channels_last = self.data_format == "channels_last"
+        self._channel_axis = -1 if self._channels_last else 1
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+        self._pad_plans = {}
+
+    def _set_weight_options(self, prefix, initializer, regularizer, constraint):
+        setattr(self, f"{prefix}_initializer", initializers.get(initializer))
+        setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer))
+        setattr(self, f"{prefix}_constraint", constraints.get(constraint))
+
+    def _add_kernel(self, name, shape, options, layout):
+        """A weight of Keras ``shape`` using the ``<options>_initializer/regularizer/constraint``."""
+        return self.add_weight(name=name, shape=shape, initializer=getattr(self, f"{options}_initializer"),
+                               regularizer=getattr(self, f"{options}_regularizer"),
+                               constraint=getattr(self, f"{options}_constraint"), trainable=True, layout=layout)
+
+    def _add_bias(self, size):
+        self.bias = self._add_kernel("bias", (size,), "bias", None) if self.use_bias else None
+
+    # ------------------------------------------------------------------ shapes
+    def _spatial(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{self._label}: expected inputs of rank {self.rank + 2} (batch, "
+                             f"{'spatial…, channels' if self._channels_last else 'channels, spatial…'}), "
+                             f"found rank {len(input_shape)}. Received: input_shape={input_shape}")
+        return input_shape[1:-1] if self._channels_last else input_shape[2:]
+
+    def _output_length(self, axis, length):
+        return padding_ops.conv_output_length(length, self.kernel_size[axis], self.strides[axis],
+                                              self.dilation_rate[axis], self.padding)
+
+    def _output_channels(self, channels):
+        return self.filters
+
+    def compute_output_shape(self, input_shape):
+        """(batch, *spatial_out, channels_out) or (batch, channels_out, *spatial_out); None stays None."""
+        spatial = self._spatial(input_shape)
+        lengths = tuple(self._output_length(axis, n) for axis, n in enumerate(spatial))
+        if any(n is not None and n <= 0 for n in lengths):
+            raise ValueError(f"{self._label}: the output would have a non-positive spatial size {lengths}: the "
+                             f"input is too small for kernel_size={self.kernel_size}, strides={self.strides}, "
+                             f"dilation_rate={self.dilation_rate}, padding={self.padding!r}. "
+                             f"Received: input_shape={tuple(input_shape)}")
+        channels = self._output_channels(tuple(input_shape)[self._channel_axis])
+        if self._channels_last:
+            return (input_shape[0],) + lengths + (channels,)
+        return (input_shape[0], channels) + lengths
+
+    # ------------------------------------------------------------------ lifecycle
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)
+        channels = input_shape[self._channel_axis]
+        if channels is None:
+            raise ValueError(f"{self._label}: the channel dimension of the inputs (axis {self._channel_axis} for "
+                             f"data_format={self.data_format!r}) must be known. Received: "
+                             f"input_shape={tuple(input_shape)}")
+        self._build_weights(channels, input_shape)
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})
+
+    def call(self, inputs):
+        x = inputs.movedim(-1, 1) if self._channels_last else inputs
+        outputs = self._convolve(x)
+        if self._channels_last:
+            outputs = outputs.movedim(1, -1)
+        return outputs if self._activation is None else self._activation(outputs)
+
+    def _padded(self, x):
+        """``x`` (N, C, *spatial) padded as the layer's padding needs: (x, the kernel's symmetric padding).
+
+        The symmetric part of each axis's padding goes to the kernel; only the odd "same" cell or the
+        "causal" left padding is padded explicitly. Plans are cached per spatial shape.
+        """
+        spatial = tuple(x.shape[2:])
+        plan = self._pad_plans.get(spatial)
+        if plan is None:
+            pairs = [padding_ops.conv_padding(n, k, s, d, self.padding)
+                     for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
+            symmetric = tuple(min(pair) for pair in pairs)
+            explicit = tuple(v for pair, m in zip(reversed(pairs), reversed(symmetric)) for v in (pair[0] - m,
+                                                                                                  pair[1] - m))
+            plan = self._pad_plans[spatial] = (explicit if any(explicit) else None, symmetric)
+        explicit, symmetric = plan
+        return (x if explicit is None else F.pad(x, explicit)), symmetric
+
+    # ------------------------------------------------------------------ padding you can see
+    def describe_padding(self, input_shape):
+        """Per spatial axis: input size, kernel, stride, dilation, padding before/after, output size
+        and formula, for inputs of ``input_shape`` (batch and channels included; None allowed).
+
+        >>> print(Conv2D(8, 3, strides=2, padding="same").describe_padding((None, 10, 9, 3)))
+        """
+        rows = [AxisPadding(axis, n, self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis],
+                            *self._describe_axis(axis, n))
+                for axis, n in enumerate(self._spatial(input_shape))]
+        return PaddingReport(f"{type(self).__name__} '{self.name}'", self.padding, self.transposed, rows)
+
+    def _describe_axis(self, axis, n):
+        """(before, after, output, formula) of a (non-transposed) convolution along ``axis``."""
+        k, s, d = self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
+        span = padding_ops.effective_kernel(k, d)
+        output = self._output_length(axis, n)
+        pads = padding_ops.conv_padding(n, k, s, d, self.padding) or (None, None)
+        shown = "n" if n is None else n
+        if self.padding == "valid":
+            formula = f"floor((n - k') / s) + 1 = floor(({shown} - {span}) / {s}) + 1"
+        elif self.padding == "causal":
+            formula = f"n; (k - 1)·d = {span - 1} cells padded before"
+        else:
+            formula = (f"ceil(n / s) = ceil({shown} / {s}); total pad = max((out - 1)·s + k' - n, 0), "
+                       f"k' = {span}, odd cell after")
+        return pads[0], pads[1], output, formula
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = super().get_config()
+        for key in self.config_keys:
+            kind = "activation" if key == "activation" else key.rsplit("_", 1)[-1]
+            value = getattr(self, key)
+            config[key] = _SERIALIZERS[kind](value) if kind in _SERIALIZERS else value
+        return config

@@ -1,0 +1,129 @@
+"""Conv1DTranspose, Conv2DTranspose, Conv3DTranspose: the gradient of a convolution, with Keras's
+output lengths (docs/padding.md). Keras kernel layout (*kernel_size, filters, in_channels), stored
+as PyTorch's (in_channels, filters, *k)."""
+
+import torch.nn.functional as F
+
+from lamina.layers.convolutional.base_conv import BaseConvolution, torch_kernel_layout
+from lamina.ops import arguments
+from lamina.ops import padding as padding_ops
+from lamina.saving.registry import register_builtin
+
+_TRANSPOSE_FUNCTIONS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+
+class BaseConvTranspose(BaseConvolution):
+    """An N-D transposed convolution.
+
+    Args:
+        filters: number of output channels.
+        kernel_size, strides, dilation_rate: an int or a tuple of ``rank`` ints.
+        padding: "valid" (output (n - 1)·s + max(k', s)) or "same" (output n·s), case-insensitive;
+            k' = (k - 1)·d + 1.
+        output_padding: None, or an int / tuple of ints each < its stride: the output length becomes
+            (n - 1)·s + k' - 2·pad + output_padding, pad = k'//2 for "same", 0 for "valid".
+        data_format, activation, use_bias, kernel_/bias_ initializer, regularizer, constraint,
+        activity_regularizer: as in Keras.
+
+    Input: (batch, *spatial, channels) (channels_last) or (batch, channels, *spatial).
+    Output: the same layout with ``filters`` channels and the lengths above.
+    """
+
+    transposed = True
+    config_keys = ("filters", "kernel_size", "strides", "padding", "output_padding", "data_format",
+                   "dilation_rate", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+                   "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                   "bias_constraint")
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+                         bias_initializer, bias_regularizer, bias_constraint, activity_regularizer, **kwargs)
+        self.filters = arguments.check_positive_int(filters, "filters", self._label)
+        self.output_padding = None if output_padding is None else arguments.normalize_tuple(
+            output_padding, self.rank, "output_padding", self._label, allow_zero=True)
+        if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError(f"{self._label}: each `output_padding` value must be strictly less than the "
+                             f"corresponding stride. Received: output_padding={self.output_padding}, "
+                             f"strides={self.strides}")
+        self._set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        self._plan_torch_arguments()
+
+    def _crop(self, axis):
+        padding = None if self.output_padding is None else self.output_padding[axis]
+        return padding_ops.transpose_crop(self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis],
+                                          self.padding, padding)
+
+    def _plan_torch_arguments(self):
+        """PyTorch crops ``padding`` from both ends and adds ``output_padding`` (< stride) at the end; a
+        larger crop at the end (odd output_padding with "same") is taken by slicing the result."""
+        crops = [self._crop(axis) for axis in range(self.rank)]
+        self._torch_padding = tuple(before for before, _ in crops)
+        self._torch_output_padding = tuple(max(before - after, 0) for before, after in crops)
+        trims = [max(after - before, 0) for before, after in crops]
+        self._trim = (slice(None),) * 2 + tuple(slice(0, -t if t else None) for t in trims) if any(trims) else None
+        self._conv_transpose = _TRANSPOSE_FUNCTIONS[self.rank]
+
+    def _build_weights(self, channels, input_shape):
+        self.kernel = self._add_kernel("kernel", self.kernel_size + (self.filters, channels), "kernel",
+                                       torch_kernel_layout(self.rank))
+        self._add_bias(self.filters)
+
+    def _output_length(self, axis, length):
+        padding = None if self.output_padding is None else self.output_padding[axis]
+        return padding_ops.deconv_output_length(length, self.kernel_size[axis], self.strides[axis],
+                                                self.dilation_rate[axis], self.padding, padding)
+
+    def _convolve(self, x):
+        outputs = self._conv_transpose(x, self.kernel, self.bias, self.strides, self._torch_padding,
+                                       self._torch_output_padding, 1, self.dilation_rate)
+        return outputs if self._trim is None else outputs[self._trim]
+
+    def _describe_axis(self, axis, n):
+        k, s, d = self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
+        span = padding_ops.effective_kernel(k, d)
+        before, after = self._crop(axis)
+        shown = "n" if n is None else n
+        if self.output_padding is not None:
+            formula = (f"(n - 1)·s + k' - 2·pad + output_padding = ({shown} - 1)·{s} + {span} - "
+                       f"2·{padding_ops.transpose_padding(k, d, self.padding)} + {self.output_padding[axis]}")
+        elif self.padding == "valid":
+            formula = f"(n - 1)·s + max(k', s) = ({shown} - 1)·{s} + max({span}, {s})"
+        else:
+            formula = f"n·s = {shown}·{s}"
+        return before, after, self._output_length(axis, n), formula
+
+
+@register_builtin("keras.layers")
+class Conv1DTranspose(BaseConvTranspose):
+    """1D transposed convolution over (batch, steps, channels) or (batch, channels, steps).
+
+    >>> Conv1DTranspose(4, 3, strides=2, padding="same")(torch.zeros(2, 5, 3)).shape
+    torch.Size([2, 10, 4])
+    """
+
+    rank = 1
+
+
+@register_builtin("keras.layers")
+class Conv2DTranspose(BaseConvTranspose):
+    """2D transposed convolution over (batch, rows, cols, channels) or (batch, channels, rows, cols).
+
+    >>> Conv2DTranspose(4, 3, strides=2)(torch.zeros(2, 5, 5, 3)).shape
+    torch.Size([2, 11, 11, 4])
+    """
+
+    rank = 2
+
+
+@register_builtin("keras.layers")
+class Conv3DTranspose(BaseConvTranspose):
+    """3D transposed convolution over (batch, d1, d2, d3, channels) or (batch, channels, d1, d2, d3).
+
+    >>> Conv3DTranspose(4, 2, strides=2)(torch.zeros(1, 3, 3, 3, 2)).shape
+    torch.Size([1, 6, 6, 6, 4])
+    """
+
+    rank = 3
