@@ -1,8 +1,12 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU, their cells, RNN, StackedRNNCells, Bidirectional, TimeDistributed."""
 
 from lamina.layers.rnn.base_rnn import RNN
+from lamina.layers.rnn.bidirectional import Bidirectional
 from lamina.layers.rnn.gru import GRU, GRUCell
 from lamina.layers.rnn.lstm import LSTM, LSTMCell
 from lamina.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
+from lamina.layers.rnn.stacked_cells import StackedRNNCells
+from lamina.layers.rnn.time_distributed import TimeDistributed
 
-__all__ = ["RNN", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell"]
+__all__ = ["RNN", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell", "StackedRNNCells", "Bidirectional",
+           "TimeDistributed"]

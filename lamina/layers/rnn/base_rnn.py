@@ -15,7 +15,7 @@ from lamina.engine import tree
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers.rnn import fused
-from lamina.layers.rnn.cells import RecurrentCell
+from lamina.layers.rnn.cells import RecurrentCell, initial_cell_state
 from lamina.saving.registry import register_builtin
 
 
@@ -73,6 +73,7 @@ class RNN(Layer):
         self.supports_masking = True
         self.input_spec = InputSpec(min_ndim=3)
         self._state_names = None
+        self._state_structure = None
 
     # ------------------------------------------------------------------ shapes and build
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
@@ -95,6 +96,8 @@ class RNN(Layer):
                              "give the input a fixed number of time steps.")
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell._build_for((sequences_shape[0],) + tuple(sequences_shape[2:]))
+        # Nesting of the states as the cell makes them (Keras packs states like the initial ones).
+        self._state_structure = tree.map_structure(lambda _: None, self.get_initial_state(1))
         if self.stateful:
             batch = sequences_shape[0] if sequences_shape[0] is not None else \
                 (self._batch_input_shape or (None,))[0]
@@ -109,20 +112,15 @@ class RNN(Layer):
     # ------------------------------------------------------------------ states
     def get_initial_state(self, batch_size):
         """Zero states (the cell's own ``get_initial_state`` when it has one), as a list."""
-        make = getattr(self.cell, "get_initial_state", None)
-        if make is not None:
-            states = make(batch_size=batch_size)
-            return list(states) if isinstance(states, (list, tuple)) else [states]
-        device = self._device()
-        return [torch.zeros(batch_size, size, dtype=self._input_torch_dtype, device=device)
-                for size in self.state_size]
+        states = initial_cell_state(self.cell, batch_size, self._input_torch_dtype, self._device())
+        return list(states) if isinstance(states, (list, tuple)) else [states]
 
     @property
     def states(self):
         """The carried states of a stateful RNN (None otherwise)."""
         if not self._state_names:
             return None
-        return tree.pack_sequence_as(self.state_size, [getattr(self, n) for n in self._state_names])
+        return tree.pack_sequence_as(self._state_structure, [getattr(self, n) for n in self._state_names])
 
     def reset_states(self, states=None):
         """Zeros the carried states, or sets them to ``states`` (arrays, one per state)."""
@@ -185,7 +183,7 @@ class RNN(Layer):
                 setattr(self, name, state.detach())
         output = outputs if self.return_sequences else last
         if self.return_state:
-            return (output, *tree.pack_sequence_as(self.state_size, list(states)))
+            return (output, *tree.pack_sequence_as(self._state_structure, list(states)))
         return output
 
     def _fused_allowed(self, training):
@@ -217,7 +215,7 @@ class RNN(Layer):
             kwargs = {"training": training} if getattr(cell, "_call_has_training_arg", False) else {}
 
             def step(x, flat_states):
-                output, new = cell(x, tree.pack_sequence_as(self.state_size, flat_states), **kwargs)
+                output, new = cell(x, tree.pack_sequence_as(self._state_structure, flat_states), **kwargs)
                 return output, tree.flatten(new)
         outputs, previous = [], None
         for t, x in enumerate(steps):

@@ -40,6 +40,17 @@ class GateLayout:
         return self._reorder(tensor.t() if self.transpose else tensor, self.inverse)
 
 
+def initial_cell_state(cell, batch_size, dtype, device):
+    """A cell's starting state: its own ``get_initial_state``, else zeros shaped like ``state_size``."""
+    make = getattr(cell, "get_initial_state", None)
+    if make is not None:
+        return make(batch_size=batch_size)
+    sizes = cell.state_size
+    if isinstance(sizes, int):
+        return torch.zeros(batch_size, sizes, dtype=dtype, device=device)
+    return [torch.zeros(batch_size, size, dtype=dtype, device=device) for size in sizes]
+
+
 def _check_rate(layer_name, name, value):
     if not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"{layer_name}: {name} must be a float between 0 and 1. Received: {name}={value}")
@@ -169,7 +180,8 @@ class RecurrentCell(Layer):
         raise NotImplementedError
 
     def call(self, inputs, states, training=None):
-        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        states = [torch.as_tensor(s, dtype=inputs.dtype, device=inputs.device)
+                  for s in (states if isinstance(states, (list, tuple)) else [states])]
         masks = self.sequence_dropout_masks or self.make_dropout_masks(inputs.shape[0], inputs, training)
         return self.recurrence(self.input_projection(inputs, masks[0]), states, masks[1])
 
