@@ -9,8 +9,8 @@ from lamina.engine.layer import Layer
 
 def check_fraction(value, arg_name, layer_name, allow_one=True):
     """A float in [0, 1] (or [0, 1) when ``allow_one`` is False)."""
-    upper_ok = value <= 1 if allow_one else value < 1
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 <= value and upper_ok):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not (0 <= value and (value <= 1 if allow_one else value < 1)):
         interval = "[0, 1]" if allow_one else "[0, 1)"
         raise ValueError(f"{layer_name}: the `{arg_name}` argument must be a float in {interval}. "
                          f"Received: {arg_name}={value!r}")
