@@ -12,7 +12,7 @@ from lamina.saving.registry import register_builtin
 from lamina.training.trainer import Trainer
 
 
-@register_builtin("keras", name="Functional")
+@register_builtin("keras.src.models.functional", name="Functional")  # the module Keras writes and imports
 class Functional(Model):
     """A model defined by ``Model(inputs, outputs)``.
 

@@ -445,11 +445,11 @@ class Layer(NodeAccessors, torch.nn.Module):
         return None
 
     def build_from_config(self, config):
-        if config and "input_shape" in config:
-            shape = config["input_shape"]
-            shape = tuple(shape) if shape and not isinstance(shape[0], (list, tuple, dict)) else \
-                [tuple(s) for s in shape]
-            self._build_for(shape)
+        """Builds from ``get_build_config()``'s output (skipped when built or the shape is unknown)."""
+        shape = (config or {}).get("input_shape")
+        if self.built or shape is None:
+            return
+        self._build_for(tuple(shape) if is_shape(shape) else [tuple(s) for s in shape])
 
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call().")

@@ -26,7 +26,8 @@ def deserialize(config, custom_objects=None, safe_mode=True):
     import lamina.engine.functional  # noqa: F401  (registers Functional)
     import lamina.engine.sequential  # noqa: F401  (registers Sequential)
 
-    module_objects = {**_builtins_of("keras"), **_builtins_of("keras.layers")}
+    module_objects = {**_builtins_of("keras"), **_builtins_of("keras.src.models.functional"),
+                      **_builtins_of("keras.layers")}
     return _serialization.deserialize_keras_object(config, module_objects=module_objects,
                                                    custom_objects=custom_objects, safe_mode=safe_mode,
                                                    printable_module_name="layer")
