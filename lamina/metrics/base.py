@@ -1,0 +1,175 @@
+"""The stateful ``Metric`` base and the reduction metrics: Sum, Mean, MeanMetricWrapper.
+
+State lives in float32 tensors (``variables``) on the device of the latest
+inputs; ``update_state`` accumulates under ``torch.no_grad``, ``result``
+reads, ``reset_state`` zeroes.
+"""
+
+import torch
+
+from lamina import config, losses
+from lamina.engine.layer import to_snake_case, unique_name
+from lamina.saving import registry
+from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+
+MODULE = "keras.metrics"
+
+
+def as_float_tensor(x, dtype=torch.float32, device=None):
+    """A tensor of ``dtype`` from a tensor, NumPy array or list, on ``device`` when given."""
+    tensor = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+    return tensor.detach().to(device=device, dtype=dtype)
+
+
+@registry.register_builtin(MODULE)
+class Metric:
+    """Base class: subclasses create state with ``add_variable`` and implement ``update_state``/``result``."""
+
+    def __init__(self, dtype=None, name=None):
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.dtype = dtype or config.floatx()
+        self._variables = []
+
+    def add_variable(self, shape=(), name=None, initial=0.0):
+        """A zero-initialised state tensor, tracked in ``variables`` and zeroed by ``reset_state``."""
+        variable = torch.full(tuple(shape), initial, dtype=getattr(torch, self.dtype))
+        self._variables.append(variable)
+        return variable
+
+    @property
+    def variables(self):
+        return list(self._variables)
+
+    def _follow_device(self, device):
+        """Moves the state to ``device`` (the inputs') the first time they differ."""
+        if self._variables and self._variables[0].device != device:
+            for i, variable in enumerate(self._variables):
+                moved = variable.to(device)
+                for name, value in vars(self).items():
+                    if value is variable:
+                        setattr(self, name, moved)
+                self._variables[i] = moved
+
+    def update_state(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement update_state().")
+
+    def result(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement result().")
+
+    def reset_state(self):
+        for variable in self._variables:
+            variable.zero_()
+
+    def __call__(self, *args, **kwargs):
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+def reduce_to_samplewise_values(values, sample_weight, reduce_fn):
+    """Keras's reduction: weights (masked, rank-matched, broadcast) times values, each reduced to one per sample."""
+    mask = getattr(values, "_keras_mask", None)
+    if sample_weight is not None:
+        sample_weight = as_float_tensor(sample_weight, values.dtype, values.device)
+        if mask is not None:
+            sample_weight = sample_weight * mask.to(values.dtype)
+        values, sample_weight = losses.squeeze_or_expand_to_same_rank(values, sample_weight)
+        if values.ndim > sample_weight.ndim:
+            values = reduce_fn(values, dim=tuple(range(sample_weight.ndim, values.ndim)))
+        sample_weight = torch.broadcast_to(sample_weight, values.shape)
+        values = values * sample_weight
+        if sample_weight.ndim > 1:
+            sample_weight = reduce_fn(sample_weight, dim=tuple(range(1, sample_weight.ndim)))
+    if values.ndim > 1:
+        values = reduce_fn(values, dim=tuple(range(1, values.ndim)))
+    return values, sample_weight
+
+
+@registry.register_builtin(MODULE)
+class Sum(Metric):
+    """The (weighted) sum of all values seen."""
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.total = self.add_variable(name="total")
+
+    @torch.no_grad()
+    def update_state(self, values, sample_weight=None):
+        values = as_float_tensor(values, getattr(torch, self.dtype))
+        self._follow_device(values.device)
+        values, _ = reduce_to_samplewise_values(values, sample_weight, torch.sum)
+        self.total += values.sum()
+
+    def result(self):
+        return self.total.clone()
+
+
+@registry.register_builtin(MODULE)
+class Mean(Metric):
+    """The (weighted) mean of all values seen: ``total / count``, 0 when nothing was counted."""
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.total = self.add_variable(name="total")
+        self.count = self.add_variable(name="count")
+
+    @torch.no_grad()
+    def update_state(self, values, sample_weight=None):
+        mask = getattr(values, "_keras_mask", None)
+        values = as_float_tensor(values, getattr(torch, self.dtype))
+        if mask is not None:
+            values._keras_mask = mask
+        self._follow_device(values.device)
+        values, sample_weight = reduce_to_samplewise_values(values, sample_weight, torch.mean)
+        self.total += values.sum()
+        if sample_weight is not None:
+            self.count += sample_weight.sum()
+        else:
+            self.count += values.shape[0] if values.ndim >= 1 else 1
+
+    def result(self):
+        return torch.where(self.count != 0, self.total / self.count, torch.zeros_like(self.total))
+
+
+@registry.register_builtin(MODULE)
+class MeanMetricWrapper(Mean):
+    """The mean of ``fn(y_true, y_pred, **kwargs)`` over all samples (a loss function, an accuracy...)."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    @torch.no_grad()
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = getattr(y_pred, "_keras_mask", None)
+        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        if mask is not None:
+            mask = mask.to(torch.float32)
+            sample_weight = mask if sample_weight is None else \
+                torch.mul(*losses.squeeze_or_expand_to_same_rank(
+                    mask, as_float_tensor(sample_weight, device=mask.device)))
+        super().update_state(values, sample_weight=sample_weight)
+
+    def get_config(self):
+        config = {**super().get_config(), **self._fn_kwargs}
+        if type(self) is MeanMetricWrapper:
+            config["fn"] = serialize_keras_object(self._fn)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "fn" in config:
+            config["fn"] = deserialize_keras_object(config["fn"], module_objects=losses.ALL_OBJECTS,
+                                                    printable_module_name="metric function")
+        return cls(**config)
