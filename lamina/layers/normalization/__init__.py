@@ -1,1 +1,8 @@
-"""normalization layers."""
+"""Normalization layers: Batch, Layer, Group and Unit normalization."""
+
+from lamina.layers.normalization.batch_normalization import BatchNormalization
+from lamina.layers.normalization.group_normalization import GroupNormalization
+from lamina.layers.normalization.layer_normalization import LayerNormalization
+from lamina.layers.normalization.unit_normalization import UnitNormalization
+
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"]

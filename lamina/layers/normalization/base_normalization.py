@@ -1,0 +1,69 @@
+"""What Batch/Layer/GroupNormalization share: the ``gamma``/``beta`` arguments, weights and config."""
+
+from lamina import constraints, initializers, regularizers
+from lamina.engine.layer import Layer
+
+AFFINE_NAMES = ("beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer",
+                "beta_constraint", "gamma_constraint")
+
+
+class AffineNormalization(Layer):
+    """A normalization with an optional learned scale ``gamma`` and offset ``beta``.
+
+    Args:
+        center: add ``beta``. scale: multiply by ``gamma``.
+        beta_* / gamma_*: initializer, regularizer and constraint of each weight.
+    """
+
+    supports_masking = True
+
+    def _set_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+                    beta_constraint, gamma_constraint):
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+
+    def _add_affine_weights(self, shape, center=None, scale=None):
+        """Creates ``gamma`` then ``beta`` (Keras's order) of ``shape``; an absent one is None."""
+        self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
+                                     regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
+            if (self.scale if scale is None else scale) else None
+        self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
+                                    regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
+            if (self.center if center is None else center) else None
+
+    def compute_output_shape(self, input_shape):
+        return check_axis_bounds(self, input_shape)
+
+    def _affine_config(self):
+        return {"center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+
+
+def check_axis(axis, layer_name, allow_list=True):
+    """An int, or (``allow_list``) a list of ints; else a TypeError naming the layer."""
+    if isinstance(axis, (list, tuple)) and allow_list and axis and \
+            all(isinstance(a, int) and not isinstance(a, bool) for a in axis):
+        return list(axis)
+    if isinstance(axis, int) and not isinstance(axis, bool):
+        return axis
+    expected = "an int or a list/tuple of ints" if allow_list else "an int"
+    raise TypeError(f"{layer_name}: expected {expected} for the argument `axis`. Received: axis={axis!r}")
+
+
+def check_axis_bounds(layer, input_shape):
+    """``input_shape`` (the output shape of every normalization) once ``layer.axis`` fits its rank."""
+    for axis in layer.axis if isinstance(layer.axis, list) else [layer.axis]:
+        if not -len(input_shape) <= axis < len(input_shape):
+            raise ValueError(f"{type(layer).__name__} '{layer.name}': axis {axis} is out of bounds for input "
+                             f"shape {tuple(input_shape)}. Received: axis={layer.axis}")
+    return tuple(input_shape)
