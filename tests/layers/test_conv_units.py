@@ -1,0 +1,186 @@
+"""Convolution family: run_layer_test for every class, gradchecks, errors, Keras's documentation
+examples, the no-copy channels_last path, describe_padding, and LocallyConnected vs NumPy."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from keras_reference import assert_close
+from lamina import layers
+from lamina.testing import run_layer_test
+
+LAYER_CASES = [
+    (layers.Conv1D, {"filters": 3, "kernel_size": 2, "padding": "causal"}, (2, 6, 4), (2, 6, 3)),
+    (layers.Conv2D, {"filters": 4, "kernel_size": 3, "groups": 2, "strides": 2, "padding": "same"}, (2, 5, 6, 2),
+     (2, 3, 3, 4)),
+    (layers.Conv3D, {"filters": 2, "kernel_size": 2, "data_format": "channels_first"}, (1, 3, 3, 4, 3),
+     (1, 2, 2, 3, 2)),
+    (layers.Conv1DTranspose, {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 4, 3),
+     (2, 8, 2)),
+    (layers.Conv2DTranspose, {"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 1}, (1, 3, 4, 2),
+     (1, 8, 10, 2)),
+    (layers.Conv3DTranspose, {"filters": 2, "kernel_size": 2, "strides": 2}, (1, 2, 2, 2, 3), (1, 4, 4, 4, 2)),
+    (layers.SeparableConv1D, {"filters": 3, "kernel_size": 3, "depth_multiplier": 2}, (2, 7, 2), (2, 5, 3)),
+    (layers.SeparableConv2D, {"filters": 3, "kernel_size": 3, "padding": "same"}, (1, 4, 5, 2), (1, 4, 5, 3)),
+    (layers.DepthwiseConv1D, {"kernel_size": 3, "depth_multiplier": 2}, (2, 6, 3), (2, 4, 6)),
+    (layers.DepthwiseConv2D, {"kernel_size": 2, "strides": 2}, (1, 5, 4, 3), (1, 2, 2, 3)),
+    (layers.LocallyConnected1D, {"filters": 3, "kernel_size": 3, "strides": 2}, (2, 7, 2), (2, 3, 3)),
+    (layers.LocallyConnected2D, {"filters": 2, "kernel_size": 2, "data_format": "channels_first"}, (1, 3, 4, 3),
+     (1, 2, 3, 2)),
+    (layers.Cropping1D, {"cropping": (1, 2)}, (2, 6, 3), (2, 3, 3)),
+    (layers.Cropping2D, {"cropping": ((1, 0), (0, 2))}, (1, 4, 5, 2), (1, 3, 3, 2)),
+    (layers.Cropping3D, {"cropping": 1}, (1, 3, 4, 5, 2), (1, 1, 2, 3, 2)),
+    (layers.UpSampling1D, {"size": 3}, (2, 2, 3), (2, 6, 3)),
+    (layers.UpSampling2D, {"size": 2, "interpolation": "bilinear"}, (1, 2, 3, 2), (1, 4, 6, 2)),
+    (layers.UpSampling3D, {"size": (1, 2, 1)}, (1, 2, 2, 2, 3), (1, 2, 4, 2, 3)),
+    (layers.ZeroPadding1D, {"padding": (0, 2)}, (2, 3, 2), (2, 5, 2)),
+    (layers.ZeroPadding2D, {"padding": ((1, 0), (2, 1))}, (1, 2, 2, 3), (1, 3, 5, 3)),
+    (layers.ZeroPadding3D, {"padding": 1, "data_format": "channels_first"}, (1, 2, 2, 2, 2), (1, 2, 4, 4, 4)),
+]
+
+
+@pytest.mark.parametrize("layer_cls,kwargs,input_shape,output_shape", LAYER_CASES,
+                         ids=[case[0].__name__ for case in LAYER_CASES])
+def test_run_layer_test(layer_cls, kwargs, input_shape, output_shape):
+    run_layer_test(layer_cls, kwargs, input_shape=input_shape, expected_output_shape=output_shape)
+
+
+@pytest.mark.parametrize("layer_cls,kwargs,input_shape,output_shape", LAYER_CASES,
+                         ids=[case[0].__name__ for case in LAYER_CASES])
+def test_gradcheck_float64(layer_cls, kwargs, input_shape, output_shape):
+    layer = layer_cls(dtype="float64", **kwargs)
+    x = torch.randn(input_shape, dtype=torch.float64, requires_grad=True)
+    layer(x)
+    with torch.no_grad():
+        for weight in layer.trainable_weights:
+            weight.normal_()
+    assert torch.autograd.gradcheck(lambda inputs, *weights: layer(inputs), (x, *layer.trainable_weights))
+
+
+def test_compute_output_shape_with_unknown_dims():
+    assert layers.Conv2D(4, 3, strides=2, padding="same").compute_output_shape((None, None, 9, 3)) == \
+        (None, None, 5, 4)
+    assert layers.Conv1DTranspose(2, 3, strides=2).compute_output_shape((None, None, 3)) == (None, None, 2)
+    assert layers.DepthwiseConv2D(3, depth_multiplier=2, data_format="channels_first").compute_output_shape(
+        (None, 3, None, 7)) == (None, 6, None, 5)
+    assert layers.Cropping2D(1).compute_output_shape((None, None, 5, 2)) == (None, None, 3, 2)
+    assert layers.UpSampling2D(2).compute_output_shape((None, None, 5, 2)) == (None, None, 10, 2)
+    symbolic = layers.Conv1D(3, 3, padding="causal")(lamina.Input(shape=(None, 4)))
+    assert symbolic.shape == (None, None, 3)
+
+
+def test_keras_documentation_examples():
+    y = layers.Conv2D(32, 3, activation="relu")(torch.randn(4, 10, 10, 128))
+    assert tuple(y.shape) == (4, 8, 8, 32)
+    model = lamina.Sequential([layers.Cropping2D(cropping=((2, 2), (4, 4)), input_shape=(28, 28, 3)),
+                               layers.Conv2D(64, (3, 3), padding="same"),
+                               layers.Cropping2D(cropping=((2, 2), (2, 2)))])
+    assert model.output_shape == (None, 20, 16, 64)
+
+
+def test_channels_last_runs_on_permuted_views_without_copies():
+    layer = layers.Conv2D(8, 3, padding="same")
+    x = torch.randn(2, 9, 9, 4)
+    y = layer(x)
+    # The kernel received the (N, C, H, W) view of x and produced a channels_last-format result: the
+    # output handed back is that result permuted, hence plainly contiguous (N, H, W, C).
+    assert y.is_contiguous()
+    assert y.movedim(-1, 1).is_contiguous(memory_format=torch.channels_last)
+    assert x.movedim(-1, 1).is_contiguous(memory_format=torch.channels_last)
+    # Weights are stored in PyTorch's layout, used as they are.
+    assert tuple(layer.kernel.shape) == (8, 4, 3, 3) and layer.kernel.is_contiguous()
+    expected = torch.nn.functional.conv2d(x.permute(0, 3, 1, 2), layer.kernel, layer.bias, padding=1)
+    assert_close(y, expected.permute(0, 2, 3, 1))
+
+
+def test_symmetric_same_padding_goes_to_the_kernel(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.nn.functional, "pad", lambda *a, **k: calls.append(a) or a[0])
+    layers.Conv2D(2, 3, padding="same")(torch.randn(1, 6, 6, 2))
+    assert not calls
+
+
+def test_describe_padding():
+    report = layers.Conv2D(4, 3, strides=2, padding="same").describe_padding((None, 10, 9, 3))
+    assert [(row.before, row.after, row.output) for row in report] == [(0, 1, 5), (1, 1, 5)]
+    text = str(report)
+    assert "ceil(n / s)" in text and "before" in text and "output" in text
+    causal = layers.Conv1D(2, 3, dilation_rate=2, padding="causal").describe_padding((None, None, 3))
+    assert (causal[0].before, causal[0].after, causal[0].output) == (4, 0, None)
+    transposed = layers.Conv2DTranspose(2, 3, strides=2, padding="same").describe_padding((None, 4, 5, 3))
+    assert transposed.transposed and [(r.before, r.after, r.output) for r in transposed] == [(0, 1, 8), (0, 1, 10)]
+    assert "n·s" in str(transposed) and "cropped" in str(transposed)
+    valid = layers.Conv1DTranspose(2, 2, strides=3).describe_padding((None, 4, 1))
+    assert (valid[0].before, valid[0].after, valid[0].output) == (0, -1, 12)
+
+
+def numpy_locally_connected(x, kernel, bias, kernel_size, strides, data_format):
+    """Keras 2's implementation=1, written out: x channels_last or channels_first, 1D or 2D."""
+    rank = len(kernel_size)
+    spatial = x.shape[1:-1] if data_format == "channels_last" else x.shape[2:]
+    lengths = tuple((n - k) // s + 1 for n, k, s in zip(spatial, kernel_size, strides))
+    out = np.zeros((x.shape[0],) + lengths + (kernel.shape[-1],))
+    for position, index in enumerate(np.ndindex(*lengths)):
+        window = tuple(slice(i * s, i * s + k) for i, s, k in zip(index, strides, kernel_size))
+        patch = x[(slice(None),) + window] if data_format == "channels_last" else x[(slice(None), slice(None)) + window]
+        out[(slice(None),) + index] = patch.reshape(x.shape[0], -1) @ kernel[position]
+    if data_format == "channels_first":
+        out = np.moveaxis(out, -1, 1)
+        return out + bias.reshape((1, bias.shape[-1]) + bias.shape[:-1])  # Keras 2's bias_add: a reshape
+    return out + bias
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("rank,kernel_size,strides", [(1, (3,), (1,)), (1, (2,), (3,)), (2, (2, 3), (1, 2)),
+                                                      (2, (3, 1), (2, 1))])
+def test_locally_connected_matches_numpy(rank, kernel_size, strides, data_format):
+    x = np.random.default_rng(0).standard_normal((2, 3) + (7, 6)[:rank]).astype("float32")
+    if data_format == "channels_last":
+        x = np.moveaxis(x, 1, -1).copy()
+    layer = getattr(layers, f"LocallyConnected{rank}D")(4, kernel_size, strides=strides, data_format=data_format)
+    layer(x)
+    generator = np.random.default_rng(1)
+    layer.set_weights([generator.standard_normal(w.shape).astype("float32") for w in layer.get_weights()])
+    kernel, bias = layer.get_weights()
+    assert_close(layer(x), numpy_locally_connected(x, kernel, bias, kernel_size, strides, data_format))
+
+
+ERROR_CASES = [
+    (lambda: layers.Conv2D(4, 3, strides=2, dilation_rate=2), r"Conv2D.*strides > 1.*dilation_rate > 1.*Received"),
+    (lambda: layers.Conv2D(5, 3, groups=2), r"Conv2D.*`filters` must be divisible by `groups`.*filters=5, groups=2"),
+    (lambda: layers.Conv2D(4, 3, groups=2)(torch.zeros(1, 5, 5, 3)), r"input channels.*divisible.*groups=2.*channels=3"),
+    (lambda: layers.Conv2D(0, 3), r"Conv2D.*`filters`.*positive.*filters=0"),
+    (lambda: layers.Conv2D(4, (3, 3, 3)), r"Conv2D.*`kernel_size`.*tuple of 2 ints.*kernel_size=\(3, 3, 3\)"),
+    (lambda: layers.Conv1D(4, 3, strides=0), r"Conv1D.*`strides`.*positive.*strides=0"),
+    (lambda: layers.Conv1D(4, 3, dilation_rate="2"), r"Conv1D.*`dilation_rate`.*dilation_rate='2'"),
+    (lambda: layers.Conv2D(4, 3, padding="causal"), r"Conv2D.*`padding`.*\('valid', 'same'\).*padding='causal'"),
+    (lambda: layers.Conv1D(4, 3, padding="full"), r"Conv1D.*`padding`.*padding='full'"),
+    (lambda: layers.Conv2D(4, 3, data_format="NHWC"), r"Conv2D.*`data_format`.*data_format='NHWC'"),
+    (lambda: layers.Conv2D(4, 3)(torch.zeros(2, 5, 5)), r"conv2d.*expected ndim=4.*found ndim=3"),
+    (lambda: layers.Conv3D(4, 3).compute_output_shape((2, 5, 5, 3)), r"Conv3D.*rank 5.*input_shape=\(2, 5, 5, 3\)"),
+    (lambda: layers.Conv2D(4, 3).build((None, 5, 5, None)), r"Conv2D.*channel dimension.*must be known"),
+    (lambda: layers.Conv2D(4, 3)(torch.zeros(1, 2, 5, 3)), r"Conv2D.*non-positive spatial size.*input_shape"),
+    (lambda: layers.Conv2DTranspose(4, 3, strides=2, output_padding=2),
+     r"Conv2DTranspose.*`output_padding`.*less than.*stride.*output_padding=\(2, 2\), strides=\(2, 2\)"),
+    (lambda: layers.Conv1DTranspose(4, 3, dilation_rate=2, strides=2), r"strides > 1.*dilation_rate > 1"),
+    (lambda: layers.DepthwiseConv2D(3, depth_multiplier=0), r"DepthwiseConv2D.*`depth_multiplier`.*=0"),
+    (lambda: layers.SeparableConv1D(4, 3, padding="causal"), r"SeparableConv1D.*`padding`.*padding='causal'"),
+    (lambda: layers.LocallyConnected1D(4, 3, padding="same"), r"LocallyConnected1D.*`padding`.*\('valid',\)"),
+    (lambda: layers.LocallyConnected2D(4, 3, implementation=2), r"LocallyConnected2D.*implementation=1.*=2"),
+    (lambda: layers.LocallyConnected1D(4, 3).build((None, None, 3)), r"LocallyConnected1D.*spatial.*known"),
+    (lambda: layers.Cropping2D(((3, 2), (0, 0)))(torch.zeros(1, 5, 5, 1)),
+     r"Cropping2D.*`cropping`.*non-positive size along axis 1"),
+    (lambda: layers.Cropping1D((3, 3)).compute_output_shape((None, 6, 2)), r"Cropping1D.*non-positive"),
+    (lambda: layers.Cropping3D(((1, 1), (1, 1))), r"Cropping3D.*`cropping`.*3 \(before, after\) pairs"),
+    (lambda: layers.Cropping2D(-1), r"Cropping2D.*`cropping`.*non-negative.*cropping=-1"),
+    (lambda: layers.ZeroPadding2D("same"), r"ZeroPadding2D.*`padding`.*padding='same'"),
+    (lambda: layers.UpSampling2D(2, interpolation="bicubic"), r"UpSampling2D.*`interpolation`.*'bicubic'"),
+    (lambda: layers.UpSampling1D(0), r"UpSampling1D.*`size`.*positive.*size=0"),
+]
+
+
+@pytest.mark.parametrize("make,message", ERROR_CASES, ids=[str(i) for i in range(len(ERROR_CASES))])
+def test_errors(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
