@@ -8,7 +8,7 @@
 __version__ = "0.1.0"
 
 from lamina import activations, config, constraints, initializers, regularizers  # noqa: E402,F401
-from lamina import layers, models, ops, saving, utils  # noqa: E402,F401
+from lamina import callbacks, layers, losses, metrics, models, ops, optimizers, saving, utils  # noqa: E402,F401
 from lamina.engine.input_layer import Input, InputLayer  # noqa: E402,F401
 from lamina.engine.keras_tensor import KerasTensor  # noqa: E402,F401
 from lamina.engine.model import Model  # noqa: E402,F401

@@ -25,6 +25,7 @@ from lamina.engine.dtype_policy import DTYPE_NAMES, TORCH_DTYPES, get_policy, se
 from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.node import Node, NodeAccessors
 from lamina.engine.shape_inference import infer_output_spec, is_fake, real_tensor_mode
+from lamina.engine.weights import Permuted, WeightsMixin  # noqa: F401  (Permuted is public here too)
 
 _name_counts = {}
 # Explicit `training=` values of the calls in progress, innermost last.
@@ -53,55 +54,10 @@ def clear_session():
     _name_counts.clear()
 
 
-class Permuted:
-    """A weight stored as a permutation of its Keras layout (``storage = keras.permute(order)``)."""
-
-    def __init__(self, order):
-        self.order = tuple(order)
-        self.inverse = tuple(int(i) for i in np.argsort(order))
-
-    def from_keras(self, tensor):
-        return tensor.permute(self.order)
-
-    def to_keras(self, tensor):
-        return tensor.permute(self.inverse)
-
-
-class _Identity:
-    @staticmethod
-    def from_keras(tensor):
-        return tensor
-
-    @staticmethod
-    def to_keras(tensor):
-        return tensor
-
-
-IDENTITY_LAYOUT = _Identity()
-
-
-class WeightSpec:
-    """How a weight was declared: Keras shape, layout, trainability, regularizer, constraint."""
-
-    __slots__ = ("keras_shape", "layout", "trainable", "regularizer", "constraint")
-
-    def __init__(self, keras_shape, layout, trainable, regularizer, constraint):
-        self.keras_shape = tuple(keras_shape)
-        self.layout = layout or IDENTITY_LAYOUT
-        self.trainable = trainable
-        self.regularizer = regularizer
-        self.constraint = constraint
-
-
-_UNTRACKED_SPEC = WeightSpec((), None, True, None, None)
 _FIRST_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim")
 
 
-def _input_dtype(value):
-    return getattr(value, "dtype", None)
-
-
-class Layer(NodeAccessors, torch.nn.Module):
+class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
     """Base class of all layers.
 
     Args:
@@ -227,175 +183,9 @@ class Layer(NodeAccessors, torch.nn.Module):
             value = torch.nn.ModuleList(value)  # Keras tracks layers kept in list attributes
         super().__setattr__(name, value)
 
-    def _rename_weight(self, old_name, new_name):
-        self._weight_specs = {new_name if key == old_name else key: spec for key, spec in self._weight_specs.items()}
-        table = self._parameters if old_name in self._parameters else self._buffers
-        table[new_name] = table.pop(old_name)
-
-    # ------------------------------------------------------------------ weights
-    def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
-                   regularizer=None, constraint=None, aggregation="none", name=None, layout=None):
-        """Creates a weight of Keras shape ``shape``; returns the stored tensor.
-
-        Positional arguments follow Keras 3 (``shape, initializer, dtype, trainable``) or Keras 2
-        (``name, shape, ...``, recognised by a string first argument).
-        ``layout`` (lamina): how the weight is stored (e.g. ``Permuted((3, 2, 0, 1))`` for a conv
-        kernel in PyTorch's layout); ``get_weights``, initializers, regularizers and constraints
-        always see the Keras layout. Trainable weights are ``nn.Parameter``s, others buffers.
-        """
-        if args and isinstance(args[0], str):
-            name, args = args[0], args[1:]
-        for key, value in zip(("shape", "initializer", "dtype", "trainable"), args):
-            if key == "shape":
-                shape = value
-            elif key == "initializer":
-                initializer = value
-            elif key == "dtype":
-                dtype = value
-            else:
-                trainable = value
-        from lamina import constraints, initializers, regularizers
-
-        shape = () if shape is None else tuple(int(d) for d in shape)
-        dtype = dtype or self.dtype_policy.variable_dtype
-        torch_dtype = TORCH_DTYPES[getattr(dtype, "name", None) or str(dtype).replace("torch.", "")] \
-            if not isinstance(dtype, torch.dtype) else dtype
-        if initializer is None:
-            initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"
-        value = initializers.get(initializer)(shape, dtype=torch_dtype)
-        value = torch.as_tensor(value, dtype=torch_dtype)
-        if tuple(value.shape) != shape:
-            raise ValueError(f"Layer '{self.name}': initializer for weight {name!r} returned shape "
-                             f"{tuple(value.shape)}, expected {shape}.")
-        layout = layout or IDENTITY_LAYOUT
-        stored = layout.from_keras(value).contiguous()
-        device = next(iter(self._parameters.values()), None)
-        if device is not None and device.device != stored.device:
-            stored = stored.to(device.device)
-        name = self._free_weight_name(name or "variable")
-        self._weight_specs[name] = WeightSpec(shape, layout, trainable, regularizers.get(regularizer),
-                                              constraints.get(constraint))
-        if trainable:
-            self.register_parameter(name, torch.nn.Parameter(stored, requires_grad=self._trainable
-                                                             and torch_dtype.is_floating_point))
-        else:
-            self.register_buffer(name, stored)
-        return getattr(self, name)
-
-    def _free_weight_name(self, name):
-        candidate, index = name, 0
-        while candidate in self._weight_specs or hasattr(self, candidate):
-            index += 1
-            candidate = f"{name}_{index}"
-        return candidate
-
-    def _own_weight_slots(self):
-        """(owner, attribute, spec) of this layer's own weights: trainable-created first, as Keras."""
-        specs = self._weight_specs
-        ordered = [n for n, s in specs.items() if s.trainable] + [n for n, s in specs.items() if not s.trainable]
-        return [(self, name, specs[name]) for name in ordered]
-
-    def _weight_slots(self):
-        """All weights in Keras's ``weights`` order: own, then each sublayer's, without repeats."""
-        slots, seen = [], set()
-
-        def visit(module):
-            if isinstance(module, Layer):
-                own = module._own_weight_slots()
-            else:
-                own = [(module, n, _UNTRACKED_SPEC) for n, _ in module.named_parameters(recurse=False)]
-                own += [(module, n, _UNTRACKED_SPEC) for n, _ in module.named_buffers(recurse=False)]
-            for slot in own:
-                tensor = getattr(slot[0], slot[1])
-                if tensor is not None and id(tensor) not in seen:
-                    seen.add(id(tensor))
-                    slots.append(slot)
-            for child in module.children():
-                visit(child)
-
-        visit(self)
-        return slots
-
     def _flatten_layers(self, include_self=True):
         """This layer and every Layer below it (through containers), each once."""
         return [m for m in self.modules() if isinstance(m, Layer) and (include_self or m is not self)]
-
-    @property
-    def weights(self):
-        return [getattr(owner, name) for owner, name, _ in self._weight_slots()]
-
-    @property
-    def trainable_weights(self):
-        if not self.trainable:
-            return []
-        return [getattr(owner, name) for owner, name, spec in self._weight_slots()
-                if spec.trainable and getattr(owner, "trainable", True)
-                and isinstance(getattr(owner, name), torch.nn.Parameter)]
-
-    @property
-    def non_trainable_weights(self):
-        trainable = {id(w) for w in self.trainable_weights}
-        return [w for w in self.weights if id(w) not in trainable]
-
-    @property
-    def trainable_variables(self):
-        return self.trainable_weights
-
-    @property
-    def non_trainable_variables(self):
-        return self.non_trainable_weights
-
-    @property
-    def variables(self):
-        return self.weights
-
-    def get_weights(self):
-        """The weights as NumPy arrays, in Keras's order and layouts."""
-        return [spec.layout.to_keras(getattr(owner, name)).detach().cpu().numpy()
-                for owner, name, spec in self._weight_slots()]
-
-    def set_weights(self, weights):
-        """Sets the weights from NumPy arrays in Keras's order and layouts (as ``get_weights`` gives)."""
-        slots = self._weight_slots()
-        weights = list(weights)
-        if len(weights) != len(slots):
-            raise ValueError(f"Layer '{self.name}' expected {len(slots)} weights "
-                             f"({', '.join(n for _, n, _ in slots) or 'none'}), but received "
-                             f"{len(weights)} weights.")
-        for index, ((owner, name, spec), value) in enumerate(zip(slots, weights)):
-            target = getattr(owner, name)
-            array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
-            expected = spec.keras_shape if spec is not _UNTRACKED_SPEC else tuple(target.shape)
-            if tuple(array.shape) != expected:
-                hint = ""
-                if tuple(reversed(array.shape)) == expected or sorted(array.shape) == sorted(expected):
-                    hint = (" The array has the right size but another layout: set_weights takes Keras "
-                            "layouts (e.g. Dense kernel (in, units), Conv2D kernel (kh, kw, in, filters)), "
-                            "not PyTorch's.")
-                raise ValueError(f"Layer '{self.name}' weight {index} ('{owner.name if isinstance(owner, Layer) else type(owner).__name__}/{name}'): "
-                                 f"expected shape {expected}, received {tuple(array.shape)}.{hint}")
-            with torch.no_grad():
-                source = torch.as_tensor(array).to(device=target.device, dtype=target.dtype)
-                target.copy_(spec.layout.from_keras(source))
-
-    def count_params(self):
-        if not self.built:
-            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
-                             "built. You can build it manually via: `layer.build(input_shape)`.")
-        return int(sum(int(np.prod(spec.keras_shape if spec is not _UNTRACKED_SPEC
-                                   else tuple(getattr(owner, name).shape)))
-                       for owner, name, spec in self._weight_slots()))
-
-    def apply_constraints(self):
-        """Projects every constrained weight (this layer's and its sublayers') onto its constraint.
-
-        The training loop calls this after each optimizer update, as Keras does.
-        """
-        with torch.no_grad():
-            for owner, name, spec in self._weight_slots():
-                if spec.constraint is not None:
-                    weight = getattr(owner, name)
-                    weight.copy_(spec.layout.from_keras(spec.constraint(spec.layout.to_keras(weight))))
 
     # ------------------------------------------------------------------ losses
     def add_loss(self, loss):
