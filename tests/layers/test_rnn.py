@@ -1,6 +1,7 @@
 """SimpleRNN, LSTM, GRU against Keras 3 (torch backend): flags, masks, states, fused vs step loop."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -202,10 +203,13 @@ def test_errors():
 
 
 def test_legacy_keras2_arguments_warn_and_translate():
-    with pytest.warns(DeprecationWarning, match="use `units` instead"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         layer = LSTM(output_dim=4, inner_activation="hard_sigmoid", init="zeros", inner_init="zeros",
                      forget_bias_init="zero", W_regularizer="l2", U_regularizer="l1", b_regularizer="l2",
                      dropout_W=0.1, dropout_U=0.2, consume_less="gpu")
+    messages = [str(w.message) for w in caught if w.category is DeprecationWarning]
+    assert len(messages) == 11 and "`output_dim` is deprecated; use `units` instead" in messages[0]
     config = layer.get_config()
     assert config["units"] == 4 and config["recurrent_activation"] == "hard_sigmoid"
     assert config["unit_forget_bias"] is False and config["dropout"] == 0.1 and config["recurrent_dropout"] == 0.2
