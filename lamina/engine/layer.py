@@ -224,7 +224,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         """Decides whether calls may take the fast path: a built leaf layer with nothing to resolve."""
         has_sublayers = any(isinstance(m, Layer) for m in self.modules() if m is not self)
         self._plain_call = (self.built and not self._call_has_training_arg and not self._call_has_mask_arg
-                            and self.activity_regularizer is None and self._autocast_dtype is None
+                            and not self._overrides_compute_mask and self.activity_regularizer is None and self._autocast_dtype is None
                             and not has_sublayers and is_shape(self._build_input_shape))
         self._built_rank = len(self._build_input_shape) if self._plain_call else -1
         self._propagates_masks = self.supports_masking
@@ -421,7 +421,7 @@ def _tracked_build(build):
     """Wraps a layer's ``build`` so that any call (ours or the user's) records the build."""
 
     @functools.wraps(build)
-    def tracked(self, input_shape, *args, **kwargs):
+    def tracked(self, input_shape=None, *args, **kwargs):
         result = build(self, input_shape, *args, **kwargs)
         self.built = True
         if self._build_input_shape is None:

@@ -87,8 +87,10 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
     class_name = config["class_name"]
     inner = config.get("config", {})
     if class_name == "function":
-        return deserialize_keras_object(config.get("registered_name") or inner, module_objects,
-                                        custom_objects, safe_mode, printable_module_name)
+        # Keras writes plain functions as {"config": name, "registered_name": "function"}.
+        registered = config.get("registered_name")
+        name = inner if registered in (None, "function") else registered
+        return deserialize_keras_object(name, module_objects, custom_objects, safe_mode, printable_module_name)
     cls = None
     for name in (config.get("registered_name"), class_name):
         if name:

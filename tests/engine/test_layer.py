@@ -288,3 +288,33 @@ def test_layers_in_list_attributes_are_tracked():
     block = Block()
     block(np.ones((1, 4)))
     assert [tuple(w.shape) for w in block.get_weights()] == [(4, 3), (3,), (), (3, 2), (2,), ()]
+
+
+def test_masks_survive_repeated_calls_of_a_mask_producing_layer():
+    class ZeroMask(Layer):
+        supports_masking = True
+
+        def call(self, inputs):
+            return inputs
+
+        def compute_mask(self, inputs, previous_mask):
+            return inputs != 0
+
+    layer = ZeroMask()
+    x = torch.tensor([[1.0, 0.0]])
+    for _ in range(3):
+        assert layer(x)._keras_mask.tolist() == [[True, False]]
+
+
+def test_build_may_be_called_without_a_shape():
+    class Fixed(Layer):
+        def build(self, input_shape=None):
+            self.table = self.add_weight(name="table", shape=(2, 2))
+
+        def call(self, inputs):
+            return inputs @ self.table
+
+    layer = Fixed()
+    layer.build()
+    assert layer.built and len(layer.weights) == 1
+    assert tuple(layer(torch.ones(1, 2)).shape) == (1, 2)

@@ -60,3 +60,10 @@ def test_keras_module_names_are_accepted():
          "config": {"batch_shape": [None, 3], "dtype": "float32", "sparse": False, "ragged": False,
                     "name": "x", "optional": False}, "registered_name": None})
     assert restored.batch_shape == (None, 3)
+
+
+def test_keras_function_configs_resolve_by_name():
+    from lamina import activations
+
+    keras_form = {"module": "builtins", "class_name": "function", "config": "relu", "registered_name": "function"}
+    assert activations.deserialize(keras_form) is activations.relu
