@@ -199,3 +199,18 @@ def test_cells_step_match_keras(keras, rng, cell_cls, output_shape):
     output, new_states = cell(inputs, states)
     assert tuple(output.shape) == output_shape
     assert_close([output, *new_states], [to_numpy(expected_output), *[to_numpy(s) for s in expected_states]])
+
+
+def test_encoder_decoder_initial_state_in_functional_model(keras, rng):
+    def make(module):
+        encoder_inputs, decoder_inputs = module.Input((TIME, FEATURES)), module.Input((6, 2))
+        _, h, c = module.layers.LSTM(UNITS, return_state=True)(encoder_inputs)
+        outputs = module.layers.LSTM(UNITS, return_sequences=True)(decoder_inputs, initial_state=[h, c])
+        return module.Model([encoder_inputs, decoder_inputs], outputs)
+
+    data = [rng.standard_normal((BATCH, TIME, FEATURES)).astype("float32"),
+            rng.standard_normal((BATCH, 6, 2)).astype("float32")]
+    keras_model, lamina_model = make(keras), make(lamina)
+    lamina_model.set_weights(randomize(keras_model))
+    assert lamina_model.output_shape == (None, 6, UNITS)
+    assert_close(lamina_model(data), keras_model(data))
