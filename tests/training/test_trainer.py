@@ -176,3 +176,15 @@ def test_constraints_applied_after_each_update(data):
 def test_summary_string():
     text = _classifier(lamina).summary_string()
     assert "Total params: 67" in text and "dense" in text
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_with_float32_weights(data, policy):
+    x, _, target = data
+    model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(8, activation="relu", dtype=policy),
+                               lamina.layers.Dense(1, dtype=policy)])
+    model.compile(lamina.optimizers.Adam(0.01), "mse")
+    losses = model.fit(x, target, epochs=4, verbose=0).history["loss"]
+    assert losses[-1] < losses[0] and all(w.dtype == torch.float32 for w in model.weights)
+    assert model.predict(x, verbose=0).dtype == np.float32
+    assert (model._steps.scaler is not None) == (policy == "mixed_float16")
