@@ -8,8 +8,10 @@ from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.model import Model
 from lamina.engine.sequential import Sequential
 from lamina.engine import tree
+from lamina.saving.model_file import load_model, save_model
 
-__all__ = ["Model", "Sequential", "Functional", "clone_model", "model_from_config", "model_from_json"]
+__all__ = ["Model", "Sequential", "Functional", "clone_model", "load_model", "save_model", "model_from_config",
+           "model_from_json"]
 
 
 def _clone_layer(layer):

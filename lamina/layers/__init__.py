@@ -21,7 +21,7 @@ def serialize(layer):
     return _serialization.serialize_keras_object(layer)
 
 
-def deserialize(config, custom_objects=None, safe_mode=True):
+def deserialize(config, custom_objects=None, safe_mode=None):
     """A layer (or model) from ``serialize``'s output or a Keras config."""
     import lamina.engine.functional  # noqa: F401  (registers Functional)
     import lamina.engine.sequential  # noqa: F401  (registers Sequential)

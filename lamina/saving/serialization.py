@@ -5,7 +5,9 @@ exactly as Keras 3 writes it, so a lamina config reads like a Keras one and
 Keras configs load into lamina.
 """
 
+import contextlib
 import inspect
+import threading
 
 import numpy as np
 
@@ -61,7 +63,26 @@ def _serialize_function(fn):
             "config": registered, "registered_name": registered}
 
 
-def deserialize_keras_object(config, module_objects=None, custom_objects=None, safe_mode=True,
+_safe_mode = threading.local()
+
+
+@contextlib.contextmanager
+def safe_mode_scope(value):
+    """Makes ``value`` the safe mode of every deserialization inside the block (nested ones too)."""
+    previous = getattr(_safe_mode, "value", None)
+    _safe_mode.value = value
+    try:
+        yield
+    finally:
+        _safe_mode.value = previous
+
+
+def in_safe_mode():
+    """The active safe mode: True unless a caller asked for ``safe_mode=False``."""
+    return getattr(_safe_mode, "value", None) is not False
+
+
+def deserialize_keras_object(config, module_objects=None, custom_objects=None, safe_mode=None,
                              printable_module_name="object"):
     """Rebuilds an object from its Keras-form config.
 
@@ -70,7 +91,9 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
         module_objects: the {name: class} table of the category being read
             (layers, initializers, ...), searched after user registrations.
         custom_objects: extra {name: class or function} for this call.
-        safe_mode: kept for Lambda layers, which refuse serialized code when True.
+        safe_mode: True refuses serialized Python code (Lambda functions); None inherits the
+            enclosing deserialization's value (True at the top level), so a model's
+            ``safe_mode=False`` reaches the layers nested in it.
     """
     if config is None:
         return None
@@ -106,7 +129,8 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
                          "Register it with lamina.saving.register_serializable or pass it in custom_objects.")
     if not hasattr(cls, "from_config"):
         raise TypeError(f"{class_name} cannot be built from a config: it has no from_config().")
-    with registry.CustomObjectScope(custom_objects or {}):
+    safe_mode = in_safe_mode() if safe_mode is None else bool(safe_mode)
+    with registry.CustomObjectScope(custom_objects or {}), safe_mode_scope(safe_mode):
         if _accepts_safe_mode(cls):
             obj = cls.from_config(inner, safe_mode=safe_mode)
         else:

@@ -1,5 +1,6 @@
 """Registration and deserialization of user classes: names, scopes, no imports from configs."""
 
+import numpy as np
 import pytest
 
 from lamina import layers
@@ -67,3 +68,17 @@ def test_keras_function_configs_resolve_by_name():
 
     keras_form = {"module": "builtins", "class_name": "function", "config": "relu", "registered_name": "function"}
     assert activations.deserialize(keras_form) is activations.relu
+
+
+def test_safe_mode_false_reaches_layers_nested_in_models():
+    import lamina
+
+    model = lamina.Sequential([lamina.Input((2,)), layers.Lambda(lambda t: t * 2)])
+    inputs = lamina.Input((2,))
+    functional = lamina.Model(inputs, layers.Lambda(lambda t: t + 1)(inputs))
+    for source in (model, functional):
+        config = layers.serialize(source)
+        with pytest.raises(ValueError, match="safe_mode"):
+            layers.deserialize(config)
+        restored = layers.deserialize(config, safe_mode=False)
+        assert restored(np.ones((1, 2), np.float32)).tolist() == source(np.ones((1, 2), np.float32)).tolist()
