@@ -13,7 +13,20 @@ from lamina.engine.input_layer import Input
 
 
 def _tensor(data, dtype):
+    """A tensor, or a list of tensors for a multi-input layer (a list of arrays/tensors)."""
+    if isinstance(data, (list, tuple)) and data and all(isinstance(d, (np.ndarray, torch.Tensor)) for d in data):
+        return [_tensor(d, dtype) for d in data]
     return torch.as_tensor(np.asarray(data)).to(dtype)
+
+
+def _shape_of(inputs):
+    return [tuple(t.shape) for t in inputs] if isinstance(inputs, list) else tuple(inputs.shape)
+
+
+def _symbolic_inputs(inputs, dtype):
+    if isinstance(inputs, list):
+        return [Input(batch_shape=(None,) + tuple(t.shape[1:]), dtype=dtype) for t in inputs]
+    return Input(batch_shape=(None,) + tuple(inputs.shape[1:]), dtype=dtype)
 
 
 def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=None, input_dtype="float32",
@@ -21,6 +34,9 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
                    expected_num_non_trainable_weights=None, supports_masking=None, run_training_check=True,
                    call_kwargs=None, custom_objects=None):
     """Checks a layer class end to end and returns the eager output.
+
+    ``input_shape`` is one shape, or a list of shapes for a multi-input layer (``input_data``
+    likewise one array or a list of arrays).
 
     Checks: config round trip (``get_config``/``from_config`` and ``serialize``/``deserialize``);
     eager output shape == ``expected_output_shape`` == ``compute_output_shape``; the symbolic
@@ -37,10 +53,15 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
         if input_shape is None:
             raise ValueError("run_layer_test needs input_shape or input_data.")
         generator = np.random.default_rng(0)
-        input_data = generator.integers(0, 4, input_shape) if not torch_dtype.is_floating_point \
-            else generator.standard_normal(input_shape)
+
+        def sample(shape):
+            return generator.integers(0, 4, shape) if not torch_dtype.is_floating_point \
+                else generator.standard_normal(shape)
+
+        several = isinstance(input_shape, list) and all(isinstance(s, (tuple, list)) for s in input_shape)
+        input_data = [sample(s) for s in input_shape] if several else sample(input_shape)
     inputs = _tensor(input_data, torch_dtype)
-    input_shape = tuple(inputs.shape)
+    input_shape = _shape_of(inputs)
 
     layer = layer_cls(**init_kwargs)
     config = layer.get_config()
@@ -65,7 +86,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
         assert layer.supports_masking == supports_masking
 
     symbolic_layer = layer_cls.from_config(copy.deepcopy(config))
-    symbolic_output = symbolic_layer(Input(batch_shape=(None,) + input_shape[1:], dtype=input_dtype), **call_kwargs)
+    symbolic_output = symbolic_layer(_symbolic_inputs(inputs, input_dtype), **call_kwargs)
     expected_symbolic = (None,) + tuple(output.shape[1:])
     assert all(s is None or s == e for s, e in zip(symbolic_output.shape, expected_symbolic)) and \
         len(symbolic_output.shape) == len(expected_symbolic), \
@@ -81,7 +102,9 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
     _assert_close(clone(inputs, **call_kwargs), output, "load_state_dict(state_dict())")
 
     if run_training_check and layer.trainable_weights:
-        trained = inputs.clone().requires_grad_(torch_dtype.is_floating_point)
+        grad = torch_dtype.is_floating_point
+        trained = [t.clone().requires_grad_(grad) for t in inputs] if isinstance(inputs, list) \
+            else inputs.clone().requires_grad_(grad)
         result = layer(trained, training=True, **call_kwargs) if layer._call_has_training_arg \
             else layer(trained, **call_kwargs)
         result.float().square().sum().backward()

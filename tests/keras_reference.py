@@ -53,9 +53,10 @@ def assert_matches_keras(keras, class_name, kwargs, inputs, call_kwargs=None, la
         generator = np.random.default_rng(seed)
         keras_layer.set_weights([generator.standard_normal(w.shape).astype(w.dtype) * 0.5
                                  if np.issubdtype(w.dtype, np.floating) else w for w in keras_layer.get_weights()])
+    weights = keras_layer.get_weights()  # before the next call: stateful layers (BatchNorm) update them
     expected = keras_layer(keras_inputs, **call_kwargs)
     lamina_layer(inputs, **call_kwargs)
-    lamina_layer.set_weights(keras_layer.get_weights())
+    lamina_layer.set_weights(weights)
     actual = lamina_layer(inputs, **call_kwargs)
     what = f"{class_name}({kwargs}) {call_kwargs}"
     assert_close(actual, expected, tolerance, what)

@@ -275,8 +275,17 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                     and (first.dtype is self._input_torch_dtype or not first.is_floating_point()) \
                     and not (self._propagates_masks and hasattr(first, "_keras_mask")):
                 # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call.
-                return _module_call(self, first)
+                try:
+                    return _module_call(self, first)
+                except RuntimeError:
+                    self._explain_input_mismatch(first)
+                    raise
         return self._full_call(args, kwargs)
+
+    def _explain_input_mismatch(self, tensor):
+        """After a kernel error, raises the InputSpec's clear ValueError if the input doesn't fit."""
+        if self.input_spec is not None and isinstance(tensor, torch.Tensor):
+            self.input_spec.check(tuple(tensor.shape), self.name)
 
     def _full_call(self, args, kwargs):
         if not args:
@@ -291,6 +300,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                                                and first.is_floating_point()):
             first = self._convert_input(first)
             args = (first,) + args[1:]
+        if kwargs.get("mask") is not None:
+            kwargs["mask"] = tree.map_structure(self._convert_mask, kwargs["mask"])
         if not self.built:
             return self._first_call(args, kwargs)
         if self.input_spec is not None and type(first) is torch.Tensor:
@@ -320,6 +331,9 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                     outputs = torch.nn.Module.__call__(self, *args, **kwargs)
             else:
                 outputs = torch.nn.Module.__call__(self, *args, **kwargs)
+        except RuntimeError:
+            self._explain_input_mismatch(first)
+            raise
         finally:
             _call_depth -= 1
             if training is not None:
@@ -385,6 +399,12 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         if self.autocast and value.is_floating_point() and value.dtype is not self._input_torch_dtype:
             value = value.to(self._input_torch_dtype)
         return value
+
+    def _convert_mask(self, mask):
+        """A mask given as NumPy or a list becomes a tensor on the layer's device."""
+        if mask is None or isinstance(mask, torch.Tensor):
+            return mask
+        return torch.as_tensor(np.asarray(mask), device=self._device())
 
     def _device(self):
         for tensor in self.parameters():

@@ -318,3 +318,24 @@ def test_build_may_be_called_without_a_shape():
     layer.build()
     assert layer.built and len(layer.weights) == 1
     assert tuple(layer(torch.ones(1, 2)).shape) == (1, 2)
+
+
+def test_run_layer_test_accepts_multi_input_layers():
+    output = run_layer_test(layers.Add, {}, input_shape=[(2, 3), (2, 3)], expected_output_shape=(2, 3))
+    assert tuple(output.shape) == (2, 3)
+
+
+def test_eager_kernel_errors_are_explained_by_the_input_spec():
+    conv = layers.Conv2D(4, 3, name="conv")
+    conv(np.zeros((1, 5, 5, 3)))
+    with pytest.raises(ValueError, match="Input 0 of layer 'conv'.*axis -1 of input shape to have value 3"):
+        conv(torch.zeros(1, 5, 5, 2))
+
+
+def test_numpy_masks_are_converted():
+    class ReadMask(Layer):
+        def call(self, inputs, mask=None):
+            return inputs * mask
+
+    result = ReadMask()(torch.ones(1, 3), mask=np.array([[1.0, 0.0, 1.0]], dtype=np.float32))
+    assert result.tolist() == [[1.0, 0.0, 1.0]]
