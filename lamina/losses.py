@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from lamina import config
 from lamina.engine.layer import to_snake_case, unique_name
 from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.losses"
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
@@ -462,19 +462,4 @@ def deserialize(config, custom_objects=None):
 def get(identifier):
     """A loss from None, a name (``"mse"``, ``"categorical_crossentropy"``, ``"Huber"``), a config dict,
     a ``Loss`` class or instance, or a callable. Names of classes give instances, as in Keras."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = registry.get_registered_object(identifier, None, ALL_OBJECTS)
-        if obj is None:
-            raise ValueError(f"Unknown loss function: {identifier!r}. Use a Keras name such as 'mse' or "
-                             "'categorical_crossentropy', or register a custom loss.")
-    else:
-        obj = identifier
-    if isinstance(obj, type):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
-    return obj
+    return resolve_identifier(identifier, deserialize, "loss")

@@ -56,6 +56,21 @@ _UNTRACKED_SPEC = WeightSpec((), None, True, None, None)
 class WeightsMixin:
     """Weight creation and the Keras weight APIs of ``Layer``."""
 
+    def _set_weight_options(self, prefix, initializer, regularizer, constraint):
+        """Stores ``<prefix>_initializer``, ``<prefix>_regularizer`` and ``<prefix>_constraint``
+        (Keras's attribute names) resolved from Keras identifiers."""
+        from lamina import constraints, initializers, regularizers
+
+        setattr(self, f"{prefix}_initializer", initializers.get(initializer))
+        setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer))
+        setattr(self, f"{prefix}_constraint", constraints.get(constraint))
+
+    def _add_configured_weight(self, name, shape, prefix, layout=None):
+        """A trainable weight of Keras ``shape`` using the options stored by ``_set_weight_options(prefix)``."""
+        return self.add_weight(name=name, shape=shape, initializer=getattr(self, f"{prefix}_initializer"),
+                               regularizer=getattr(self, f"{prefix}_regularizer"),
+                               constraint=getattr(self, f"{prefix}_constraint"), trainable=True, layout=layout)
+
     def _rename_weight(self, old_name, new_name):
         self._weight_specs = {new_name if key == old_name else key: spec for key, spec in self._weight_specs.items()}
         table = self._parameters if old_name in self._parameters else self._buffers

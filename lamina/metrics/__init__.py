@@ -16,7 +16,7 @@ from lamina.metrics.f_score import F1Score, FBetaScore
 from lamina.metrics.regression import MeanAbsoluteError, MeanSquaredError, RootMeanSquaredError
 from lamina.engine.layer import to_snake_case
 from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 # As Keras 3: metric classes by class name and snake_case name ("categorical_accuracy" gives the class),
 # short names for the regression metrics; lamina falls back to the loss functions for the other loss names
@@ -43,22 +43,7 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """A ``Metric`` instance or metric function from a name, config, class, instance or callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = registry.get_registered_object(identifier, None, ALL_OBJECTS)
-        if obj is None:
-            raise ValueError(f"Unknown metric function: {identifier!r}. Use a Keras name such as 'accuracy' "
-                             "or 'mae', or register a custom metric.")
-    else:
-        obj = identifier
-    if isinstance(obj, type):
-        obj = obj()
-    if not callable(obj) and not isinstance(obj, Metric):
-        raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
-    return obj
+    return resolve_identifier(identifier, deserialize, "metric")
 
 
 def get_for_output(identifier, y_true, y_pred):

@@ -60,19 +60,8 @@ class BaseConvolution(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2)
         self._pad_plans = {}
 
-    def _set_weight_options(self, prefix, initializer, regularizer, constraint):
-        setattr(self, f"{prefix}_initializer", initializers.get(initializer))
-        setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer))
-        setattr(self, f"{prefix}_constraint", constraints.get(constraint))
-
-    def _add_kernel(self, name, shape, options, layout):
-        """A weight of Keras ``shape`` using the ``<options>_initializer/regularizer/constraint``."""
-        return self.add_weight(name=name, shape=shape, initializer=getattr(self, f"{options}_initializer"),
-                               regularizer=getattr(self, f"{options}_regularizer"),
-                               constraint=getattr(self, f"{options}_constraint"), trainable=True, layout=layout)
-
     def _add_bias(self, size):
-        self.bias = self._add_kernel("bias", (size,), "bias", None) if self.use_bias else None
+        self.bias = self._add_configured_weight("bias", (size,), "bias", None) if self.use_bias else None
 
     # ------------------------------------------------------------------ shapes
     def _spatial(self, input_shape):

@@ -48,7 +48,7 @@ class BaseConv(BaseConvolution):
             raise ValueError(f"{self._label}: the number of input channels must be divisible by `groups`. "
                              f"Received: groups={self.groups}, input channels={channels} "
                              f"(input_shape={tuple(input_shape)})")
-        self.kernel = self._add_kernel("kernel", self.kernel_size + (channels // self.groups, self.filters),
+        self.kernel = self._add_configured_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
                                        "kernel", torch_kernel_layout(self.rank))
         self._add_bias(self.filters)
 

@@ -67,7 +67,7 @@ class BaseConvTranspose(BaseConvolution):
         self._conv_transpose = _TRANSPOSE_FUNCTIONS[self.rank]
 
     def _build_weights(self, channels, input_shape):
-        self.kernel = self._add_kernel("kernel", self.kernel_size + (self.filters, channels), "kernel",
+        self.kernel = self._add_configured_weight("kernel", self.kernel_size + (self.filters, channels), "kernel",
                                        torch_kernel_layout(self.rank))
         self._add_bias(self.filters)
 

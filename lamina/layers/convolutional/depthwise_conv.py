@@ -52,7 +52,7 @@ class BaseDepthwiseConv(BaseConvolution):
         return None if channels is None else channels * self.depth_multiplier
 
     def _build_weights(self, channels, input_shape):
-        self.kernel = self._add_kernel("kernel", self.kernel_size + (channels, self.depth_multiplier),
+        self.kernel = self._add_configured_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
                                        "depthwise", depthwise_layout(self.rank))
         self._add_bias(channels * self.depth_multiplier)
 

@@ -54,9 +54,9 @@ class BaseLocallyConnected(BaseConvolution):
                              f"output position has its own weights. Received: input_shape={tuple(input_shape)}")
         self._output_lengths = tuple(self._output_length(axis, n) for axis, n in enumerate(spatial))
         positions = math.prod(self._output_lengths)
-        self.kernel = self._add_kernel("kernel", (positions, math.prod(self.kernel_size) * channels, self.filters),
+        self.kernel = self._add_configured_weight("kernel", (positions, math.prod(self.kernel_size) * channels, self.filters),
                                        "kernel", None)
-        self.bias = self._add_kernel("bias", self._output_lengths + (self.filters,), "bias", None) \
+        self.bias = self._add_configured_weight("bias", self._output_lengths + (self.filters,), "bias", None) \
             if self.use_bias else None
         # Unfolded patches are (N, C, *out, *k): reorder to (N, *out, *k, C) or (N, *out, C, *k).
         rank = self.rank

@@ -42,10 +42,10 @@ class BaseSeparableConv(BaseConvolution):
         self._pointwise_conv = CONV_FUNCTIONS[self.rank]
 
     def _build_weights(self, channels, input_shape):
-        self.depthwise_kernel = self._add_kernel("depthwise_kernel",
+        self.depthwise_kernel = self._add_configured_weight("depthwise_kernel",
                                                  self.kernel_size + (channels, self.depth_multiplier),
                                                  "depthwise", depthwise_layout(self.rank))
-        self.pointwise_kernel = self._add_kernel("pointwise_kernel",
+        self.pointwise_kernel = self._add_configured_weight("pointwise_kernel",
                                                  (1,) * self.rank + (channels * self.depth_multiplier, self.filters),
                                                  "pointwise", torch_kernel_layout(self.rank))
         self._add_bias(self.filters)

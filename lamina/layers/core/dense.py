@@ -54,12 +54,8 @@ class Dense(LoraMixin, Layer):
         self.activation = activations.get(activation)
         self._activation = None if self.activation is activations.linear else self.activation
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
         self._init_lora(lora_rank, lora_alpha)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True

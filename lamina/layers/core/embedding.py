@@ -46,9 +46,7 @@ class Embedding(LoraMixin, Layer):
         self.input_dim = check_positive_int(input_dim, "input_dim", "Embedding")
         self.output_dim = check_positive_int(output_dim, "output_dim", "Embedding")
         check_no_quantization(quantization_config, "Embedding")
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self._set_weight_options("embeddings", embeddings_initializer, embeddings_regularizer, embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.autocast = False  # integer inputs stay integers

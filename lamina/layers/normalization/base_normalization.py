@@ -20,12 +20,8 @@ class AffineNormalization(Layer):
     def _set_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                     beta_constraint, gamma_constraint):
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        self._set_weight_options("beta", beta_initializer, beta_regularizer, beta_constraint)
+        self._set_weight_options("gamma", gamma_initializer, gamma_regularizer, gamma_constraint)
 
     def _add_affine_weights(self, shape, center=None, scale=None):
         """Creates ``gamma`` then ``beta`` (Keras's order) of ``shape``; an absent one is None."""

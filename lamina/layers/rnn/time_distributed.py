@@ -1,6 +1,5 @@
 """TimeDistributed: applies a layer to every time step, folding time into the batch."""
 
-import torch
 
 from lamina.engine.layer import Layer
 from lamina.saving.registry import register_builtin
