@@ -136,6 +136,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "CASE"))
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES), help="workloads to run")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(measure(*args.worker, args.repeats)))
@@ -148,7 +149,7 @@ def main():
     print("env: " + " ".join(f"{k}={v}" for k, v in ENV.items()))
     print(f"{'case':<12} {'mode':<6} {'torch':>9} {'lamina':>9} {'keras':>9}   lamina/torch  lamina/keras"
           "   (samples/s)")
-    for case in CASES:
+    for case in args.cases:
         results = {}
         for framework in FRAMEWORKS:
             output = subprocess.run([sys.executable, __file__, "--worker", framework, case, "--repeats",

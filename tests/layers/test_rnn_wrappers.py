@@ -214,3 +214,35 @@ def test_encoder_decoder_initial_state_in_functional_model(keras, rng):
     lamina_model.set_weights(randomize(keras_model))
     assert lamina_model.output_shape == (None, 6, UNITS)
     assert_close(lamina_model(data), keras_model(data))
+
+
+@pytest.mark.parametrize("layer_name", ["LSTM", "GRU", "SimpleRNN"])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("return_state", [True, False])
+def test_bidirectional_fused_pair_equals_separate_directions(layer_name, merge_mode, return_sequences,
+                                                             return_state, monkeypatch):
+    """Both directions in one fused kernel call give the numbers (and gradients) of two separate calls."""
+    import lamina
+
+    torch.manual_seed(0)
+    layer = lamina.layers.Bidirectional(getattr(lamina.layers, layer_name)(
+        5, return_sequences=return_sequences, return_state=return_state), merge_mode=merge_mode)
+    x = torch.randn(3, 7, 4, requires_grad=True)
+    layer(x)
+    assert layer._directions_fusable(training=False)
+
+    def run():
+        x.grad = None
+        result = layer(x)
+        flat = [t for t in (result if isinstance(result, (list, tuple)) else [result])]
+        sum(t.square().sum() for t in flat).backward()
+        return [t.detach().clone() for t in flat], x.grad.clone()
+
+    fused_outputs, fused_grad = run()
+    monkeypatch.setattr(type(layer), "_directions_fusable", lambda self, training: False)
+    separate_outputs, separate_grad = run()
+    assert len(fused_outputs) == len(separate_outputs)
+    for a, b in zip(fused_outputs, separate_outputs):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fused_grad, separate_grad, rtol=1e-5, atol=1e-6)

@@ -4,7 +4,9 @@ import copy
 
 import torch
 
+from lamina.engine import tree
 from lamina.engine.layer import Layer
+from lamina.layers.rnn import fused
 from lamina.saving.registry import register_builtin
 
 MERGE_MODES = ("sum", "mul", "ave", "concat", None)
@@ -108,18 +110,52 @@ class Bidirectional(Layer):
         if initial_state is not None:
             half = len(initial_state) // 2
             forward_state, backward_state = list(initial_state[:half]), list(initial_state[half:])
-        y = self.forward_layer(sequences, initial_state=forward_state, mask=mask, training=training)
-        y_rev = self.backward_layer(sequences, initial_state=backward_state, mask=mask, training=training)
-        states = ()
-        if self.return_state:
-            states = tuple(y[1:]) + tuple(y_rev[1:])
-            y, y_rev = y[0], y_rev[0]
-        if self.return_sequences:
-            y_rev = y_rev.flip(1)
-        output = _MERGE[self.merge_mode](y, y_rev)
+        if mask is None and self._directions_fusable(training):
+            output, states = self._fused_call(sequences, forward_state, backward_state)
+        else:
+            y = self.forward_layer(sequences, initial_state=forward_state, mask=mask, training=training)
+            y_rev = self.backward_layer(sequences, initial_state=backward_state, mask=mask, training=training)
+            states = ()
+            if self.return_state:
+                states = tuple(y[1:]) + tuple(y_rev[1:])
+                y, y_rev = y[0], y_rev[0]
+            if self.return_sequences:
+                y_rev = y_rev.flip(1)
+            output = _MERGE[self.merge_mode](y, y_rev)
         if self.return_state:
             return (output if self.merge_mode is None else (output,)) + states
         return output
+
+    def _directions_fusable(self, training):
+        """True when both directions can run as one fused bidirectional kernel call (same numbers)."""
+        forward, backward = self.forward_layer, self.backward_layer
+        if type(forward) is not type(backward) or not hasattr(forward, "_fused_allowed") or self.stateful:
+            return False
+        cells = (forward.cell, backward.cell)
+        return (forward._fused_allowed(training) and backward._fused_allowed(training)
+                and not forward.go_backwards and backward.go_backwards
+                and cells[0].fused_op() == cells[1].fused_op()
+                and cells[0].units == cells[1].units and cells[0].use_bias == cells[1].use_bias
+                and not (training and any(0.0 < cell.dropout < 1.0 for cell in cells))
+                and forward.activity_regularizer is None and backward.activity_regularizer is None)
+
+    def _fused_call(self, sequences, forward_state, backward_state):
+        """(merged output, states) from one fused call over both directions."""
+        forward, backward = self.forward_layer, self.backward_layer
+        outputs, forward_final, backward_final = fused.run_bidirectional(
+            forward.cell, backward.cell, sequences, forward._initial_states(sequences, forward_state),
+            backward._initial_states(sequences, backward_state))
+        states = ()
+        if self.return_state:
+            states = tuple(tree.pack_sequence_as(forward._state_structure, forward_final)) + \
+                tuple(tree.pack_sequence_as(backward._state_structure, backward_final))
+        if self.return_sequences and self.merge_mode == "concat":
+            return outputs, states
+        units = forward.cell.units
+        y, y_rev = outputs[..., :units], outputs[..., units:]
+        if not self.return_sequences:
+            y, y_rev = y[:, -1], y_rev[:, 0]
+        return _MERGE[self.merge_mode](y, y_rev), states
 
     @property
     def states(self):

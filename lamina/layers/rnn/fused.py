@@ -62,3 +62,16 @@ def run(cell, sequences, states, mask, go_backwards, zero_output_for_mask, retur
     elif return_sequences:
         outputs = torch.where(mask.unsqueeze(2), outputs, states[0].unsqueeze(1))
     return last, outputs if return_sequences else None, states
+
+
+def run_bidirectional(forward_cell, backward_cell, sequences, forward_states, backward_states):
+    """Both directions of an unmasked Bidirectional in one kernel call (PyTorch's ``bidirectional=True``).
+
+    Returns (outputs ``(batch, time, 2·units)``: forward features, then backward features in input
+    order, as Keras's Bidirectional arranges them; forward final states; backward final states).
+    """
+    hidden = [torch.stack([f, b]) for f, b in zip(forward_states, backward_states)]
+    hx = tuple(hidden) if len(hidden) == 2 else hidden[0]
+    params = forward_cell.fused_params() + backward_cell.fused_params()
+    result = forward_cell.fused_op()(sequences, hx, params, forward_cell.use_bias, 1, 0.0, False, True, True)
+    return result[0], [s[0] for s in result[1:]], [s[1] for s in result[1:]]
