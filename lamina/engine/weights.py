@@ -11,11 +11,16 @@ import torch
 from lamina.engine.dtype_policy import TORCH_DTYPES
 
 class Permuted:
-    """A weight stored as a permutation of its Keras layout (``storage = keras.permute(order)``)."""
+    """A weight stored as a permutation of its Keras layout (``storage = keras.permute(order)``).
 
-    def __init__(self, order):
+    ``memory_format`` (e.g. ``torch.channels_last`` for a conv kernel used on channels_last data) is
+    the physical order of the stored tensor, so kernels don't convert the weight on every call.
+    """
+
+    def __init__(self, order, memory_format=torch.contiguous_format):
         self.order = tuple(order)
         self.inverse = tuple(int(i) for i in np.argsort(order))
+        self.memory_format = memory_format
 
     def from_keras(self, tensor):
         return tensor.permute(self.order)
@@ -112,7 +117,8 @@ class WeightsMixin:
             raise ValueError(f"Layer '{self.name}': initializer for weight {name!r} returned shape "
                              f"{tuple(value.shape)}, expected {shape}.")
         layout = layout or IDENTITY_LAYOUT
-        stored = layout.from_keras(value).contiguous()
+        stored = layout.from_keras(value).contiguous(
+            memory_format=getattr(layout, "memory_format", torch.contiguous_format))
         device = next(iter(self._parameters.values()), None)
         if device is not None and device.device != stored.device:
             stored = stored.to(device.device)

@@ -88,10 +88,31 @@ def test_channels_last_runs_on_permuted_views_without_copies():
     assert y.is_contiguous()
     assert y.movedim(-1, 1).is_contiguous(memory_format=torch.channels_last)
     assert x.movedim(-1, 1).is_contiguous(memory_format=torch.channels_last)
-    # Weights are stored in PyTorch's layout, used as they are.
-    assert tuple(layer.kernel.shape) == (8, 4, 3, 3) and layer.kernel.is_contiguous()
+    # Weights are stored in PyTorch's layout and, for channels_last data, channels_last memory format.
+    assert tuple(layer.kernel.shape) == (8, 4, 3, 3)
+    assert layer.kernel.is_contiguous(memory_format=torch.channels_last)
     expected = torch.nn.functional.conv2d(x.permute(0, 3, 1, 2), layer.kernel, layer.bias, padding=1)
     assert_close(y, expected.permute(0, 2, 3, 1))
+    # Nothing is copied: neither the data into NCHW nor the kernel into channels_last.
+    with torch.no_grad(), torch.profiler.profile() as profiler:
+        layer(x)
+    copies = [e.name for e in profiler.events() if e.name in ("aten::copy_", "aten::contiguous", "aten::clone")]
+    assert not copies, copies
+
+
+@pytest.mark.parametrize("class_name, args, memory_format", [
+    ("Conv2D", (4, 3), torch.channels_last), ("Conv3D", (4, 3), torch.channels_last_3d),
+    ("Conv2DTranspose", (4, 3), torch.channels_last), ("Conv3DTranspose", (4, 3), torch.channels_last_3d)])
+def test_kernel_memory_format_follows_the_data_format(class_name, args, memory_format):
+    rank = 3 if "3D" in class_name else 2
+    last = getattr(layers, class_name)(*args)
+    last(torch.zeros((1,) + (5,) * rank + (2,)))
+    assert last.kernel.is_contiguous(memory_format=memory_format)
+    first = getattr(layers, class_name)(*args, data_format="channels_first")
+    first(torch.zeros((1, 2) + (5,) * rank))
+    assert first.kernel.is_contiguous()
+    first.set_weights(last.get_weights())  # Keras layouts in, each layer's own memory format kept
+    assert first.kernel.is_contiguous() and last.kernel.is_contiguous(memory_format=memory_format)
 
 
 def test_symmetric_same_padding_goes_to_the_kernel(monkeypatch):

@@ -7,6 +7,7 @@ Data layout: a channels_last input (N, *spatial, C) is handed to PyTorch as the 
 (N, C, *spatial) — channels_last memory format, no copy — and the result is permuted back.
 """
 
+import torch
 import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, regularizers
@@ -21,9 +22,17 @@ _SERIALIZERS = {"activation": activations.serialize, "initializer": initializers
                 "regularizer": regularizers.serialize, "constraint": constraints.serialize}
 
 
-def torch_kernel_layout(rank):
-    """Keras (*k, a, b) stored as PyTorch's (b, a, *k): conv (out, in/groups, *k), transpose (in, out, *k)."""
-    return Permuted((rank + 1, rank) + tuple(range(rank)))
+def kernel_memory_format(rank, channels_last):
+    """The physical order that lets PyTorch's channels_last kernels use a weight without converting it."""
+    if not channels_last or rank == 1:
+        return torch.contiguous_format
+    return torch.channels_last if rank == 2 else torch.channels_last_3d
+
+
+def torch_kernel_layout(rank, channels_last):
+    """Keras (*k, a, b) stored as PyTorch's (b, a, *k): conv (out, in/groups, *k), transpose (in, out, *k);
+    in channels_last memory format when the layer's data is channels_last."""
+    return Permuted((rank + 1, rank) + tuple(range(rank)), kernel_memory_format(rank, channels_last))
 
 
 class BaseConvolution(Layer):

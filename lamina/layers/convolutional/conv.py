@@ -49,7 +49,7 @@ class BaseConv(BaseConvolution):
                              f"Received: groups={self.groups}, input channels={channels} "
                              f"(input_shape={tuple(input_shape)})")
         self.kernel = self._add_configured_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
-                                       "kernel", torch_kernel_layout(self.rank))
+                                       "kernel", torch_kernel_layout(self.rank, self._channels_last))
         self._add_bias(self.filters)
 
     def _convolve(self, x):

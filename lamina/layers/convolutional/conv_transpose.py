@@ -68,7 +68,7 @@ class BaseConvTranspose(BaseConvolution):
 
     def _build_weights(self, channels, input_shape):
         self.kernel = self._add_configured_weight("kernel", self.kernel_size + (self.filters, channels), "kernel",
-                                       torch_kernel_layout(self.rank))
+                                       torch_kernel_layout(self.rank, self._channels_last))
         self._add_bias(self.filters)
 
     def _output_length(self, axis, length):

@@ -47,7 +47,7 @@ class BaseSeparableConv(BaseConvolution):
                                                  "depthwise", depthwise_layout(self.rank))
         self.pointwise_kernel = self._add_configured_weight("pointwise_kernel",
                                                  (1,) * self.rank + (channels * self.depth_multiplier, self.filters),
-                                                 "pointwise", torch_kernel_layout(self.rank))
+                                                 "pointwise", torch_kernel_layout(self.rank, self._channels_last))
         self._add_bias(self.filters)
 
     def _convolve(self, x):
