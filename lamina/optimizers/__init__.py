@@ -5,6 +5,8 @@
 in a plain PyTorch loop: ``opt.build(model.parameters())`` then ``opt.step()``.
 """
 
+import torch
+
 from lamina.optimizers import schedules
 from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
@@ -12,6 +14,7 @@ from lamina.optimizers.base import Optimizer
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.sgd import SGD
+from lamina.optimizers.torch_optimizer import TorchOptimizer
 from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 ALL_OPTIMIZERS = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam,
@@ -34,9 +37,12 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    """An optimizer from an instance, a name (``"adam"``, ``"sgd"``...) or a config dict."""
-    if isinstance(identifier, Optimizer):
+    """An optimizer from an instance, a name (``"adam"``, ``"sgd"``...), a config dict, or a
+    ``torch.optim.Optimizer`` (wrapped in ``TorchOptimizer``)."""
+    if isinstance(identifier, (Optimizer, TorchOptimizer)):
         return identifier
+    if isinstance(identifier, torch.optim.Optimizer):
+        return TorchOptimizer(identifier)
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
@@ -47,5 +53,5 @@ def get(identifier):
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
 
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
+__all__ = ["Optimizer", "TorchOptimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
            "Lion", "schedules", "get", "serialize", "deserialize"]

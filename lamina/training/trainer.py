@@ -66,6 +66,8 @@ class Trainer:
         from lamina.saving.serialization import serialize_keras_object
 
         config = dict(self._compile_config, optimizer=self.optimizer)
+        if not hasattr(self.optimizer, "get_config"):
+            del config["optimizer"]  # a PyTorch optimizer has no Keras config (docs/training.md)
         return {key: serialize_keras_object(value) for key, value in config.items()}
 
     def compile_from_config(self, config):
@@ -80,6 +82,8 @@ class Trainer:
             return value if value is None or isinstance(value, str) else get(value)
 
         config = dict(config)
+        if "optimizer" not in config:
+            return  # compiled with a PyTorch optimizer: the caller compiles again with one
         config["optimizer"] = optimizers.get(config["optimizer"])
         config["loss"] = deserialize(config.get("loss"), losses.get)
         for key in ("metrics", "weighted_metrics"):
