@@ -33,7 +33,7 @@ class BasePooling(Layer):
     rank = None
     mode = None
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
         self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size", name)

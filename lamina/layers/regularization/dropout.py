@@ -67,9 +67,9 @@ class BaseSpatialDropout(Dropout):
         return (batch,) + ones + (inputs.shape[-1],)
 
     def get_config(self):
-        # Keras's spatial dropout configs hold exactly these keys (no `trainable`, no `noise_shape`).
-        config = super().get_config()
-        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": config["dtype"],
+        # Keras's spatial dropout configs hold exactly these keys (no `trainable`, no `noise_shape`),
+        # with the dtype as a plain name.
+        return {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype_policy.name,
                 "data_format": self.data_format}
 
 
