@@ -137,8 +137,10 @@ class Trainer:
             steps_per_epoch=None, validation_steps=None, validation_freq=1):
         """Trains for ``epochs`` epochs; returns the ``History`` callback (see Keras ``Model.fit``)."""
         from lamina.callbacks import CallbackList, LazyLogs
+        from lamina.memory import retain_freed_memory
 
         self._assert_compiled("fit")
+        retain_freed_memory()
         if validation_split and validation_data is None:
             adapter = data_module.make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
                                                class_weight)
