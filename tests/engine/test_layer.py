@@ -124,7 +124,8 @@ def test_training_resolution_explicit_context_and_module_flag():
     assert float(probe(x).sum()) == 2.0  # PyTorch's train() switches it on
     probe.eval()
     model = lamina.Sequential([Linear(2, input_shape=(2,)), TrainingProbe()])
-    assert float(model(x, training=True)[0, 0] - model(x, training=False)[0, 0]) == pytest.approx(1.0)
+    difference = model(x, training=True)[0, 0] - model(x, training=False)[0, 0]
+    assert float(difference.detach()) == pytest.approx(1.0)
 
 
 def test_activity_regularizer_losses_divided_by_batch_and_cleared_each_call():

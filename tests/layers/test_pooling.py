@@ -83,16 +83,16 @@ def test_run_layer_test(name, shape, kwargs):
     run_layer_test(getattr(lamina.layers, name), kwargs, input_shape=shape)
 
 
-@pytest.mark.parametrize("rank,reduce,data_format,keepdims", itertools.product(
-    (1, 2, 3), ("Max", "Average"), ("channels_last", "channels_first"), (False, True)))
+@pytest.mark.parametrize("rank,reduce,data_format,keepdims", list(itertools.product(
+    (1, 2, 3), ("Max", "Average"), ("channels_last", "channels_first"), (False, True))))
 def test_global_pooling_matches_keras(keras, rank, reduce, data_format, keepdims):
     shape = (3,) + (4, 5, 3)[:rank] + (2,)
     x = np.random.default_rng(rank).standard_normal(shape).astype("float32")
     assert_matches_keras(keras, f"Global{reduce}Pooling{rank}D", {"data_format": data_format, "keepdims": keepdims}, x)
 
 
-@pytest.mark.parametrize("data_format,keepdims", itertools.product(("channels_last", "channels_first"),
-                                                                   (False, True)))
+@pytest.mark.parametrize("data_format,keepdims", list(itertools.product(("channels_last", "channels_first"),
+                                                                        (False, True))))
 def test_global_average_pooling_1d_mask(keras, data_format, keepdims):
     x = np.random.default_rng(0).standard_normal((3, 5, 4)).astype("float32")
     mask = np.array([[1, 1, 0, 1, 0], [1, 1, 1, 1, 1], [0, 1, 0, 0, 0]], dtype=bool)
