@@ -1,7 +1,9 @@
 """Convolution throughput: lamina vs hand-written PyTorch (same channels_last data) vs Keras 3 (torch).
 
 Each framework × workload runs in its own fresh process (same malloc env for all, printed), with
-warm-up and the median of repeats; forward and forward+backward. Run: ``python bench/convolution.py``.
+warm-up and the median of repeats, forward and forward+backward; the processes run in rotation for
+several rounds (``BENCH_ROUNDS``, default 3) and the median round is reported, so a slow spell of the
+shared machine hits every framework alike. Run: ``python bench/convolution.py``.
 """
 
 import json
@@ -89,11 +91,15 @@ def measure(framework, workload, repeats):
     for backward in (False, True):
         for _ in range(3):
             step(backward)
+        start = time.perf_counter()
+        step(backward)
+        inner = max(1, int(0.02 / (time.perf_counter() - start)))  # ~20 ms per sample: steadier than one step
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            step(backward)
-            times.append(time.perf_counter() - start)
+            for _ in range(inner):
+                step(backward)
+            times.append((time.perf_counter() - start) / inner)
         medians.append(statistics.median(times))
     return medians
 
@@ -102,19 +108,25 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(measure(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
         return
-    repeats = int(os.environ.get("BENCH_REPEATS", "15"))
+    repeats = int(os.environ.get("BENCH_REPEATS", "9"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     env = {**os.environ, **ENV, "KERAS_BACKEND": "torch"}
     print(f"machine: {os.cpu_count()} CPUs, torch threads 1; env: "
-          + " ".join(f"{k}={v}" for k, v in ENV.items()) + f"; median of {repeats} after 3 warm-ups (ms)")
+          + " ".join(f"{k}={v}" for k, v in ENV.items())
+          + f"; per-call time: median over {rounds} rounds (frameworks' processes in rotation) of the median of "
+            f"{repeats} samples of ~20 ms after 3 warm-ups (ms)")
     print(f"{'workload':<22}{'pass':<9}{'lamina':>9}{'pytorch':>9}{'keras':>9}{'vs torch':>10}{'vs keras':>10}")
+    frameworks = ("lamina", "pytorch", "keras")
     for workload in WORKLOADS:
-        results = {}
-        for framework in ("lamina", "pytorch", "keras"):
-            output = subprocess.run([sys.executable, __file__, "--child", framework, workload, str(repeats)],
-                                    env=env, capture_output=True, text=True, check=True)
-            results[framework] = json.loads(output.stdout.strip().splitlines()[-1])
+        runs = {framework: [] for framework in frameworks}
+        for _ in range(rounds):  # rotation: a slow spell of the shared machine hits every framework alike
+            for framework in frameworks:
+                output = subprocess.run([sys.executable, __file__, "--child", framework, workload, str(repeats)],
+                                        env=env, capture_output=True, text=True, check=True)
+                runs[framework].append(json.loads(output.stdout.strip().splitlines()[-1]))
         for backward in (False, True):
-            result = {framework: times[backward] * 1e3 for framework, times in results.items()}
+            result = {framework: statistics.median(times[backward] for times in runs[framework]) * 1e3
+                      for framework in frameworks}
             print(f"{workload:<22}{'fwd+bwd' if backward else 'fwd':<9}{result['lamina']:>9.2f}"
                   f"{result['pytorch']:>9.2f}{result['keras']:>9.2f}"
                   f"{result['pytorch'] / result['lamina']:>9.2f}x{result['keras'] / result['lamina']:>9.2f}x")

@@ -77,11 +77,15 @@ def measure(framework, workload, repeats, training):
         model.train(training)
     for _ in range(3):
         step()
+    start = time.perf_counter()
+    step()
+    inner = max(1, int(0.02 / (time.perf_counter() - start)))  # ~20 ms per sample: steadier than one step
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
+        for _ in range(inner):
+            step()
+        times.append((time.perf_counter() - start) / inner)
     return statistics.median(times)
 
 
@@ -92,7 +96,8 @@ def main():
     repeats = int(os.environ.get("BENCH_REPEATS", "11"))
     env = {**os.environ, **ENV, "KERAS_BACKEND": "torch"}
     print(f"machine: {os.cpu_count()} CPUs, torch threads 1; env: "
-          + " ".join(f"{k}={v}" for k, v in ENV.items()) + f"; median of {repeats} after 3 warm-ups (ms)")
+          + " ".join(f"{k}={v}" for k, v in ENV.items())
+          + f"; per-step time, median of {repeats} samples of ~20 ms each after 3 warm-ups (ms)")
     print(f"{'workload':<12}{'pass':<8}{'lamina':>9}{'pytorch':>9}{'keras':>9}{'torch/lamina':>14}"
           f"{'keras/lamina':>14}")
     for workload in SHAPES:
