@@ -22,6 +22,13 @@ MODEL_SUFFIX = ".lamina"
 WEIGHTS_SUFFIX = ".weights.safetensors"
 
 
+def _new_file_mode():
+    """The mode ``open(path, "w")`` would give a new file: 0o666 minus the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic_write(filepath, write, overwrite):
     """Calls ``write(file)`` on a temporary file beside ``filepath``, then renames it into place."""
     filepath = os.fspath(filepath)
@@ -30,6 +37,7 @@ def _atomic_write(filepath, write, overwrite):
     directory = os.path.dirname(os.path.abspath(filepath))
     descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
     try:
+        os.chmod(temporary, _new_file_mode())  # mkstemp makes 0600 files; give the usual umask mode
         with os.fdopen(descriptor, "wb") as handle:
             write(handle)
             handle.flush()

@@ -124,3 +124,14 @@ def test_lambda_with_code_is_refused_in_safe_mode(tmp_path):
     model.save(path)
     with pytest.raises(ValueError, match="safe_mode"):
         load_model(path)
+
+
+def test_saved_files_get_the_usual_permissions(data, tmp_path):
+    import stat
+
+    model = _model()
+    path = tmp_path / "perm.lamina"
+    model.save(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
