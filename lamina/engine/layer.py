@@ -88,11 +88,14 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
 
     def __new__(cls, *args, **kwargs):
         instance = super().__new__(cls)
+        signature = cls.__dict__.get("_init_signature")
+        if signature is None:
+            signature = inspect.signature(cls.__init__)
+            type.__setattr__(cls, "_init_signature", signature)
         try:
-            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
-            arguments = dict(bound.arguments)
+            arguments = dict(signature.bind(None, *args, **kwargs).arguments)
             arguments.pop(next(iter(arguments)))
-            extra = arguments.pop("kwargs", {}) if "kwargs" in inspect.signature(cls.__init__).parameters else {}
+            extra = arguments.pop("kwargs", {}) if "kwargs" in signature.parameters else {}
             instance.__dict__["_init_arguments"] = {**arguments, **extra}
         except TypeError:
             instance.__dict__["_init_arguments"] = None
