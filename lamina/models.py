@@ -4,7 +4,6 @@ import json
 
 from lamina.engine.functional import Functional
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.model import Model
 from lamina.engine.sequential import Sequential
 from lamina.engine import tree
@@ -40,27 +39,18 @@ def clone_model(model, input_tensors=None, clone_function=None):
     if not isinstance(model, Functional):
         raise ValueError(f"clone_model supports Sequential and functional models; '{model.name}' is a "
                          f"subclassed model ({type(model).__name__}). Instantiate it again instead.")
+    new_inputs = tree.flatten(input_tensors) if input_tensors is not None else [
+        InputLayer(batch_shape=source.batch_shape, dtype=source.dtype, name=source.name).output
+        for source in (tensor._keras_history[0] for tensor in model.inputs)]
     new_layers = {}
-    values = {}
-    new_inputs = tree.flatten(input_tensors) if input_tensors is not None else None
-    for index, tensor in enumerate(model.inputs):
-        source = tensor._keras_history[0]
-        values[id(tensor)] = new_inputs[index] if new_inputs else InputLayer(
-            batch_shape=source.batch_shape, dtype=source.dtype, name=source.name).output
-    for node in model._run_nodes:
-        layer = node.layer
-        if id(layer) not in new_layers:
-            new_layers[id(layer)] = clone_function(layer)
 
-        def lookup(item):
-            return values[id(item)] if isinstance(item, KerasTensor) else item
+    def call_clone(node, args, kwargs):
+        if id(node.layer) not in new_layers:
+            new_layers[id(node.layer)] = clone_function(node.layer)
+        return new_layers[id(node.layer)](*args, **kwargs)
 
-        outputs = new_layers[id(layer)](*tree.map_structure(lookup, node.call_args),
-                                        **tree.map_structure(lookup, node.call_kwargs))
-        for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
-            values[id(tensor)] = value
-    new_outputs = tree.pack_sequence_as(model._outputs_struct, [values[id(t)] for t in model.outputs])
-    new_input_struct = tree.pack_sequence_as(model._inputs_struct, [values[id(t)] for t in model.inputs])
+    new_outputs = model._run_graph(new_inputs, call_clone)
+    new_input_struct = tree.pack_sequence_as(model._inputs_struct, new_inputs)
     return Functional(new_input_struct, new_outputs, name=model.name)
 
 

@@ -80,35 +80,33 @@ class Functional(Model):
                              f"{len(flat)} input tensors.")
         return flat
 
-    def call(self, inputs, training=None, mask=None):
-        values = {}
-        for tensor, value in zip(self.inputs, self._flat_inputs(inputs)):
-            values[id(tensor)] = value
-        if mask is not None:
-            for tensor, input_mask in zip(self.inputs, tree.flatten(mask)):
-                if input_mask is not None:
-                    values[id(tensor)]._keras_mask = input_mask
+    def _run_graph(self, flat_inputs, run_node):
+        """Replays the graph on ``flat_inputs`` (in ``self.inputs`` order): ``run_node(node, args, kwargs)``
+        gives a node's outputs from the values its inputs took. Returns the outputs, structured as the
+        model's."""
+        values = {id(tensor): value for tensor, value in zip(self.inputs, flat_inputs)}
 
         def lookup(item):
             return values[id(item)] if isinstance(item, KerasTensor) else item
 
         for node in self._run_nodes:
-            args = tree.map_structure(lookup, node.call_args)
-            kwargs = tree.map_structure(lookup, node.call_kwargs)
-            outputs = node.layer(*args, **kwargs)
+            outputs = run_node(node, tree.map_structure(lookup, node.call_args),
+                               tree.map_structure(lookup, node.call_kwargs))
             for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
                 values[id(tensor)] = value
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
 
+    def call(self, inputs, training=None, mask=None):
+        flat_inputs = self._flat_inputs(inputs)
+        if mask is not None:
+            for value, input_mask in zip(flat_inputs, tree.flatten(mask)):
+                if input_mask is not None:
+                    value._keras_mask = input_mask
+        return self._run_graph(flat_inputs, lambda node, args, kwargs: node.layer(*args, **kwargs))
+
     def compute_output_spec(self, inputs, training=None, mask=None):
-        values = dict(zip((id(t) for t in self.inputs), self._flat_inputs(inputs)))
-        for node in self._run_nodes:
-            args = tree.map_structure(lambda item: values.get(id(item), item), node.call_args)
-            kwargs = tree.map_structure(lambda item: values.get(id(item), item), node.call_kwargs)
-            outputs = node.layer.compute_output_spec(*args, **kwargs)
-            for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
-                values[id(tensor)] = value
-        return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
+        return self._run_graph(self._flat_inputs(inputs),
+                               lambda node, args, kwargs: node.layer.compute_output_spec(*args, **kwargs))
 
     def compute_output_shape(self, input_shape):
         from lamina.engine.layer import specs_from_shapes
@@ -148,17 +146,16 @@ class Functional(Model):
                  "kwargs": {k: tree.map_structure(serialize_arg, v) for k, v in node.call_kwargs.items()}}
                 for node in layer._inbound_nodes if id(node) in in_model and not node.is_input]
             layer_configs.append(entry)
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "layers": layer_configs,
-            "input_layers": tree.map_structure(tensor_ref, self._inputs_struct) if isinstance(
-                self._inputs_struct, dict) else [tensor_ref(t) for t in self.inputs]
-            if isinstance(self._inputs_struct, (list, tuple)) else tensor_ref(self._inputs_struct),
-            "output_layers": {k: tensor_ref(v) for k, v in self._outputs_struct.items()} if isinstance(
-                self._outputs_struct, dict) else [tensor_ref(t) for t in self.outputs]
-            if isinstance(self._outputs_struct, (list, tuple)) else tensor_ref(self._outputs_struct),
-        }
+        def references(structure):
+            """Tensor references in the structure Keras writes: a dict, a list, or one reference."""
+            if isinstance(structure, dict):
+                return {key: tensor_ref(tensor) for key, tensor in structure.items()}
+            if isinstance(structure, (list, tuple)):
+                return [tensor_ref(tensor) for tensor in tree.flatten(structure)]
+            return tensor_ref(structure)
+
+        return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
+                "input_layers": references(self._inputs_struct), "output_layers": references(self._outputs_struct)}
 
 
 def functional_from_config(cls, config, custom_objects=None):
@@ -176,13 +173,17 @@ def functional_from_config(cls, config, custom_objects=None):
         pending.extend((entry["name"], node_config) for node_config in entry.get("inbound_nodes", []))
     node_counts = {}
 
+    def reference(ref):
+        """The tensor a ``[layer name, node index, tensor index]`` reference names (LookupError if not yet made)."""
+        name, node_index, tensor_index = ref
+        if (name, node_index) not in produced:
+            raise LookupError
+        return tree.flatten(produced[(name, node_index)])[tensor_index]
+
     def resolve(item):
         """Replaces tensor references (at any depth) with the tensors produced so far."""
         if _is_tensor_ref(item):
-            name, node_index, tensor_index = item["config"]["keras_history"]
-            if (name, node_index) not in produced:
-                raise LookupError
-            return tree.flatten(produced[(name, node_index)])[tensor_index]
+            return reference(item["config"]["keras_history"])
         if isinstance(item, (list, tuple)):
             return [resolve(value) for value in item]
         if isinstance(item, dict):
@@ -208,10 +209,6 @@ def functional_from_config(cls, config, custom_objects=None):
         if not progressed:
             raise ValueError(f"Could not rebuild functional model '{config.get('name')}': the inbound nodes of "
                              f"layers {[n for n, _ in pending]} refer to tensors that are never produced.")
-
-    def reference(ref):
-        name, node_index, tensor_index = ref
-        return tree.flatten(produced[(name, node_index)])[tensor_index]
 
     def structure(refs):
         if isinstance(refs, dict):
