@@ -227,8 +227,9 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         """Decides whether calls may take the fast path: a built leaf layer with nothing to resolve."""
         has_sublayers = any(isinstance(m, Layer) for m in self.modules() if m is not self)
         self._plain_call = (self.built and not self._call_has_training_arg and not self._call_has_mask_arg
-                            and not self._overrides_compute_mask and self.activity_regularizer is None and self._autocast_dtype is None
-                            and not has_sublayers and is_shape(self._build_input_shape))
+                            and not self._overrides_compute_mask and self.activity_regularizer is None
+                            and self._autocast_dtype is None and not has_sublayers
+                            and is_shape(self._build_input_shape))
         self._built_rank = len(self._build_input_shape) if self._plain_call else -1
         self._propagates_masks = self.supports_masking
 
@@ -331,9 +332,9 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         try:
             if self._autocast_dtype is not None and not torch.is_autocast_enabled(first.device.type):
                 with torch.autocast(first.device.type, dtype=self._autocast_dtype):
-                    outputs = torch.nn.Module.__call__(self, *args, **kwargs)
+                    outputs = _module_call(self, *args, **kwargs)
             else:
-                outputs = torch.nn.Module.__call__(self, *args, **kwargs)
+                outputs = _module_call(self, *args, **kwargs)
         except RuntimeError:
             self._explain_input_mismatch(first)
             raise
@@ -387,9 +388,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
 
     def _convert_input(self, value):
         """Torch tensor(s) from tensors, NumPy arrays or nested lists; floats cast to the layer dtype."""
-        if isinstance(value, (list, tuple)) and value and all(
-                isinstance(v, (torch.Tensor, np.ndarray, list, tuple)) and _is_array_like_structure(v)
-                for v in value) and not _is_rectangular_numbers(value):
+        if isinstance(value, (list, tuple)) and value and all(_is_array_like_structure(v) for v in value) \
+                and not _is_rectangular_numbers(value):
             return type(value)(self._convert_input(v) for v in value)
         if isinstance(value, dict):
             return {key: self._convert_input(v) for key, v in value.items()}
