@@ -222,15 +222,15 @@ def test_torch_compile_runs_a_built_model():
 
 @pytest.mark.parametrize("training", [False, True])
 def test_torch_compile_captures_whole_models_without_graph_breaks(training):
-    """Dynamo traces a lamina model (conv, pooling, dropout, LSTM, BatchNorm, merges) as one graph."""
+    """Dynamo traces a lamina model (conv, pooling, dropout, LSTM, GRU, BatchNorm, merges) as one graph."""
     from lamina import layers
 
     sequential = lamina.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(4, 3, padding="same", activation="relu"),
                                     layers.MaxPooling2D(), layers.Flatten(), layers.Dropout(0.2), layers.Dense(3)])
     inputs = lamina.Input((6, 4))
-    recurrent = layers.LSTM(5, return_sequences=True)(inputs)
+    recurrent = [layer(5, return_sequences=True)(inputs) for layer in (layers.LSTM, layers.GRU)]
     normalized = layers.BatchNormalization()(layers.Dense(5)(inputs))
-    outputs = layers.Dense(2)(layers.GlobalAveragePooling1D()(layers.Add()([recurrent, normalized])))
+    outputs = layers.Dense(2)(layers.GlobalAveragePooling1D()(layers.Add()([*recurrent, normalized])))
     functional = lamina.Model(inputs, outputs)
     for model, x in ((sequential, torch.randn(2, 8, 8, 1)), (functional, torch.randn(3, 6, 4))):
         model(x)  # build first: weights are created on the first call

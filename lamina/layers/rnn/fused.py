@@ -5,10 +5,15 @@ or right-padded (every row: valid steps, then padding, at least one valid step).
 as packed sequences; the outputs are then arranged as Keras's step loop would produce them: padded
 steps repeat the last valid output (zeros with ``zero_output_for_mask``); with ``go_backwards``, each
 row's valid part is reversed and its outputs come after ``time - length`` zero steps.
+
+Unmasked GRU training on CPU runs ``gru_backward.gru_sequence`` instead: the same numbers, with a batched
+backward pass in place of autograd's per-step replay of the kernel's ops.
 """
 
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from lamina.layers.rnn import gru_backward
 
 
 def right_padded_lengths(mask):
@@ -22,6 +27,9 @@ def right_padded_lengths(mask):
 def _kernel(cell, inputs, states, lengths):
     """The fused kernel over ``inputs (batch, time, in)``; returns (outputs, final flat states)."""
     op, params = cell.fused_op(), cell.fused_params()
+    if lengths is None and op is torch._VF.gru and gru_backward.handles(inputs, states[0], params):
+        outputs, last = gru_backward.gru_sequence(inputs, states[0], params)
+        return outputs, [last]
     hidden = [s.unsqueeze(0) for s in states]
     if lengths is None:
         hx = tuple(hidden) if len(hidden) == 2 else hidden[0]
@@ -44,7 +52,7 @@ def run(cell, sequences, states, mask, go_backwards, zero_output_for_mask, retur
         return None
     if lengths is None:
         outputs, states = _kernel(cell, sequences.flip(1) if go_backwards else sequences, states, None)
-        return outputs[:, -1], outputs if return_sequences else None, states
+        return states[0], outputs if return_sequences else None, states
     steps = torch.arange(sequences.shape[1], device=sequences.device).unsqueeze(0)
     lengths_column = lengths.unsqueeze(1)
     if go_backwards:
@@ -70,8 +78,14 @@ def run_bidirectional(forward_cell, backward_cell, sequences, forward_states, ba
     Returns (outputs ``(batch, time, 2·units)``: forward features, then backward features in input
     order, as Keras's Bidirectional arranges them; forward final states; backward final states).
     """
+    op, params = forward_cell.fused_op(), forward_cell.fused_params() + backward_cell.fused_params()
+    if op is torch._VF.gru and gru_backward.handles(sequences, forward_states[0], params):
+        forward_outputs, forward_last = gru_backward.gru_sequence(sequences, forward_states[0],
+                                                                  forward_cell.fused_params())
+        backward_outputs, backward_last = gru_backward.gru_sequence(sequences.flip(1), backward_states[0],
+                                                                    backward_cell.fused_params())
+        return torch.cat([forward_outputs, backward_outputs.flip(1)], 2), [forward_last], [backward_last]
     hidden = [torch.stack([f, b]) for f, b in zip(forward_states, backward_states)]
     hx = tuple(hidden) if len(hidden) == 2 else hidden[0]
-    params = forward_cell.fused_params() + backward_cell.fused_params()
-    result = forward_cell.fused_op()(sequences, hx, params, forward_cell.use_bias, 1, 0.0, False, True, True)
+    result = op(sequences, hx, params, forward_cell.use_bias, 1, 0.0, False, True, True)
     return result[0], [s[0] for s in result[1:]], [s[1] for s in result[1:]]

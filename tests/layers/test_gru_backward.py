@@ -1,0 +1,101 @@
+"""gru_backward: the CPU GRU training path equals torch._VF.gru under autograd, to every order."""
+
+import itertools
+
+import pytest
+import torch
+
+from lamina.layers.rnn import gru_backward
+
+BATCH, TIME, FEATURES, UNITS = 3, 6, 4, 5
+
+
+def make_arguments(use_bias, h0_grad, dtype=torch.float64, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+
+    def tensor(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=generator, dtype=dtype) * scale).requires_grad_()
+
+    params = [tensor(3 * UNITS, FEATURES, scale=0.5), tensor(3 * UNITS, UNITS, scale=0.5)]
+    if use_bias:
+        params += [tensor(3 * UNITS, scale=0.3), tensor(3 * UNITS, scale=0.3)]
+    h0 = tensor(BATCH, UNITS) if h0_grad else torch.randn(BATCH, UNITS, generator=generator, dtype=dtype)
+    return tensor(BATCH, TIME, FEATURES), h0, params
+
+
+def reference(inputs, h0, params):
+    outputs, last = torch._VF.gru(inputs, h0.unsqueeze(0), params, len(params) == 4, 1, 0.0, False, False, True)
+    return outputs, last.squeeze(0)
+
+
+@pytest.mark.parametrize("use_bias,h0_grad,used", list(itertools.product(
+    [True, False], [True, False], ["outputs", "last", "both"])))
+def test_outputs_and_gradients_equal_autograd_through_the_kernel(use_bias, h0_grad, used):
+    inputs, h0, params = make_arguments(use_bias, h0_grad)
+    wanted = [inputs, *params] + ([h0] if h0_grad else [])
+    generator = torch.Generator().manual_seed(1)
+    weights = (torch.randn(BATCH, TIME, UNITS, generator=generator, dtype=torch.float64),
+               torch.randn(BATCH, UNITS, generator=generator, dtype=torch.float64))
+    results = []
+    for run in (reference, gru_backward.gru_sequence):
+        outputs, last = run(inputs, h0, params)
+        loss = {"outputs": (outputs * weights[0]).sum(), "last": (last * weights[1]).sum(),
+                "both": (outputs * weights[0]).sum() + (last * weights[1]).sum()}[used]
+        results.append([outputs, last, *torch.autograd.grad(loss, wanted)])
+    for expected, actual in zip(*results):
+        torch.testing.assert_close(actual, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_float32_matches_the_kernel():
+    inputs, h0, params = make_arguments(True, False, dtype=torch.float32)
+    expected, actual = reference(inputs, h0, params), gru_backward.gru_sequence(inputs, h0, params)
+    for a, b in zip(actual, expected):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    grads = [torch.autograd.grad(run(inputs, h0, params)[0].square().sum(), params)
+             for run in (reference, gru_backward.gru_sequence)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_gradcheck_and_double_backward(use_bias):
+    inputs, h0, params = make_arguments(use_bias, True)
+    inputs, h0, params = inputs[:2, :3], h0[:2], params  # small: gradgradcheck is quadratic
+
+    def function(x, h, *weights):
+        return gru_backward.gru_sequence(x, h, list(weights))
+
+    assert torch.autograd.gradcheck(function, (inputs, h0, *params))
+    assert torch.autograd.gradgradcheck(function, (inputs, h0, *params))
+
+
+def test_handles_only_cpu_float_training():
+    inputs, h0, params = make_arguments(True, False, dtype=torch.float32)
+    assert gru_backward.handles(inputs, h0, params)
+    with torch.no_grad():
+        assert not gru_backward.handles(inputs, h0, params)
+    frozen = [p.detach() for p in params]
+    assert not gru_backward.handles(inputs.detach(), h0, frozen)
+    assert gru_backward.handles(inputs.detach(), h0, params)
+    half = [p.detach().bfloat16().requires_grad_() for p in params]
+    assert not gru_backward.handles(inputs.detach().bfloat16(), h0.bfloat16(), half)
+
+
+def test_gru_layer_training_uses_it_and_matches_the_step_loop(monkeypatch):
+    """A GRU layer in training runs gru_sequence; its gradients equal the layer's own step loop."""
+    import lamina
+
+    torch.manual_seed(0)
+    layer = lamina.layers.GRU(UNITS, return_sequences=True)
+    loop = lamina.layers.GRU(UNITS, return_sequences=True, use_cudnn=False)
+    x = torch.randn(BATCH, TIME, FEATURES)
+    layer(x)
+    loop(x)
+    loop.set_weights(layer.get_weights())
+    calls = []
+    original = gru_backward.gru_sequence
+    monkeypatch.setattr(gru_backward, "gru_sequence", lambda *a: calls.append(1) or original(*a))
+    grads = [torch.autograd.grad(net(x).square().sum(), list(net.parameters())) for net in (layer, loop)]
+    assert calls == [1]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
