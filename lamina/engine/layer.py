@@ -410,10 +410,19 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         return torch.as_tensor(np.asarray(mask), device=self._device())
 
     def _device(self):
-        for tensor in self.parameters():
-            return tensor.device
-        for tensor in self.buffers():
-            return tensor.device
+        """The device of this layer's own weights or buffers, else of its sublayers' (None without any).
+        Looks at the module dictionaries directly: ``parameters()`` costs microseconds per call."""
+        for tensors in (self._parameters, self._buffers):
+            for tensor in tensors.values():
+                if tensor is not None:
+                    return tensor.device
+        for child in self._modules.values():
+            if isinstance(child, Layer):
+                device = child._device()
+            else:
+                device = next((t.device for t in (*child.parameters(), *child.buffers())), None) if child else None
+            if device is not None:
+                return device
         return None
 
     # ------------------------------------------------------------------ config

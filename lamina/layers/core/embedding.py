@@ -69,12 +69,15 @@ class Embedding(LoraMixin, Layer):
     def call(self, inputs):
         if inputs.is_floating_point() or inputs.dtype is torch.bool:
             inputs = inputs.long()
-        if inputs.numel() and not torch.compiler.is_compiling():
-            low, high = torch.aminmax(inputs)
-            if low < 0 or high >= self.input_dim:
-                raise IndexError(f"Layer '{self.name}': embedding indices must be in [0, {self.input_dim}) "
-                                 f"(input_dim={self.input_dim}). Received indices in [{int(low)}, {int(high)}].")
-        outputs = F.embedding(inputs, self.embeddings)
+        # On CPU, PyTorch's own bounds check raises IndexError; elsewhere a bad index is a device-side
+        # assert that poisons the CUDA context, so the range is checked first there.
+        if inputs.device.type != "cpu" and inputs.numel() and not torch.compiler.is_compiling():
+            self._check_indices(inputs)
+        try:
+            outputs = F.embedding(inputs, self.embeddings)
+        except IndexError:
+            self._check_indices(inputs)
+            raise
         if self.lora_enabled:
             outputs = outputs + self._lora_delta(F.embedding(inputs, self.lora_embeddings_a))
         compute_dtype = TORCH_DTYPES[self.compute_dtype]
@@ -84,6 +87,12 @@ class Embedding(LoraMixin, Layer):
             # Set here too: the engine's fast path for built layers skips compute_mask.
             outputs._keras_mask = self.compute_mask(inputs, None)
         return outputs
+
+    def _check_indices(self, inputs):
+        low, high = torch.aminmax(inputs)
+        if low < 0 or high >= self.input_dim:
+            raise IndexError(f"Layer '{self.name}': embedding indices must be in [0, {self.input_dim}) "
+                             f"(input_dim={self.input_dim}). Received indices in [{int(low)}, {int(high)}].")
 
     def compute_mask(self, inputs, previous_mask):
         return inputs != 0 if self.mask_zero else None

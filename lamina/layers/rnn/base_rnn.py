@@ -169,9 +169,9 @@ class RNN(Layer):
             if tuple(mask.shape) != tuple(sequences.shape[:2]):
                 raise ValueError(f"Layer '{self.name}': the mask must have shape (batch, time) = "
                                  f"{tuple(sequences.shape[:2])}. Received: mask.shape={tuple(mask.shape)}")
-        cells = _dropout_cells(self.cell)
+        cells = _dropout_cells(self.cell) if training else []  # no dropout masks in inference
         for cell in cells:
-            cell.sequence_dropout_masks = cell.make_dropout_masks(sequences.shape[0], sequences, bool(training))
+            cell.sequence_dropout_masks = cell.make_dropout_masks(sequences.shape[0], sequences, True)
         try:
             result = self._fused_call(sequences, states, mask) if self._fused_allowed(training) else None
             last, outputs, states = result or self._step_loop(sequences, states, mask, training)
@@ -192,7 +192,7 @@ class RNN(Layer):
                 and cell.fused_op() is not None and not (training and 0.0 < cell.recurrent_dropout < 1.0))
 
     def _fused_call(self, sequences, states, mask):
-        input_mask = self.cell.sequence_dropout_masks[0]
+        input_mask = (self.cell.sequence_dropout_masks or (None, None))[0]
         if input_mask is not None:
             sequences = sequences * input_mask.unsqueeze(1)
         return fused.run(self.cell, sequences, states, mask, self.go_backwards, self.zero_output_for_mask,
@@ -205,7 +205,7 @@ class RNN(Layer):
             sequences = sequences.flip(1)
             mask = mask.flip(1) if mask is not None else None
         if isinstance(cell, RecurrentCell):
-            input_mask, recurrent_mask = cell.sequence_dropout_masks
+            input_mask, recurrent_mask = cell.sequence_dropout_masks or (None, None)
             steps = cell.input_projection(sequences, input_mask).unbind(1)
 
             def step(x, flat_states):

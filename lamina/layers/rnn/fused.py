@@ -20,12 +20,13 @@ def right_padded_lengths(mask):
     """Lengths ``(batch,)`` if ``mask`` is right-padded with no empty row, else None (one host sync)."""
     lengths = mask.sum(1)
     steps = torch.arange(mask.shape[1], device=mask.device)
-    valid = torch.equal(mask, steps < lengths.unsqueeze(1)) and bool(lengths.min() > 0)
+    valid = torch.equal(mask, steps < lengths.unsqueeze(1)) and lengths.min().item() > 0
     return lengths if valid else None
 
 
-def _kernel(cell, inputs, states, lengths):
-    """The fused kernel over ``inputs (batch, time, in)``; returns (outputs, final flat states)."""
+def _kernel(cell, inputs, states, lengths, with_outputs=True):
+    """The fused kernel over ``inputs (batch, time, in)``; returns (outputs, final flat states). With
+    ``lengths`` and not ``with_outputs``, the packed outputs are not unpacked: outputs is None."""
     op, params = cell.fused_op(), cell.fused_params()
     if lengths is None and op is torch._VF.gru and gru_backward.handles(inputs, states[0], params):
         outputs, last = gru_backward.gru_sequence(inputs, states[0], params)
@@ -39,10 +40,13 @@ def _kernel(cell, inputs, states, lengths):
     hidden = [h.index_select(1, packed.sorted_indices) for h in hidden]
     hx = tuple(hidden) if len(hidden) == 2 else hidden[0]
     result = op(packed.data, packed.batch_sizes, hx, params, cell.use_bias, 1, 0.0, False, False)
+    states = [s.index_select(1, packed.unsorted_indices).squeeze(0) for s in result[1:]]
+    if not with_outputs:
+        return None, states
     outputs, _ = pad_packed_sequence(PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices,
                                                     packed.unsorted_indices),
                                      batch_first=True, total_length=inputs.shape[1])
-    return outputs, [s.index_select(1, packed.unsorted_indices).squeeze(0) for s in result[1:]]
+    return outputs, states
 
 
 def run(cell, sequences, states, mask, go_backwards, zero_output_for_mask, return_sequences):
@@ -53,12 +57,12 @@ def run(cell, sequences, states, mask, go_backwards, zero_output_for_mask, retur
     if lengths is None:
         outputs, states = _kernel(cell, sequences.flip(1) if go_backwards else sequences, states, None)
         return states[0], outputs if return_sequences else None, states
-    steps = torch.arange(sequences.shape[1], device=sequences.device).unsqueeze(0)
-    lengths_column = lengths.unsqueeze(1)
     if go_backwards:
+        steps = torch.arange(sequences.shape[1], device=sequences.device).unsqueeze(0)
+        lengths_column = lengths.unsqueeze(1)
         reverse = torch.where(steps < lengths_column, lengths_column - 1 - steps, steps)
         sequences = sequences.gather(1, reverse.unsqueeze(2).expand_as(sequences))
-    outputs, states = _kernel(cell, sequences, states, lengths)
+    outputs, states = _kernel(cell, sequences, states, lengths, with_outputs=return_sequences)
     last = states[0]
     if go_backwards:
         if return_sequences:
