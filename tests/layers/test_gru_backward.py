@@ -81,6 +81,22 @@ def test_handles_only_cpu_float_training():
     assert not gru_backward.handles(inputs.detach().bfloat16(), h0.bfloat16(), half)
 
 
+def test_torch_func_transforms_use_the_plain_kernel():
+    """torch.func.grad through a GRU layer works (it needs autograd.Function's setup_context form)."""
+    import lamina
+    from torch.func import functional_call, grad
+
+    torch.manual_seed(0)
+    layer = lamina.layers.GRU(UNITS)
+    x = torch.randn(BATCH, TIME, FEATURES)
+    layer(x)
+    params = dict(layer.named_parameters())
+    grads = grad(lambda p: functional_call(layer, p, (x,)).square().sum())(params)
+    expected = torch.autograd.grad(layer(x).square().sum(), list(params.values()))
+    for name, value in zip(params, expected):
+        torch.testing.assert_close(grads[name], value, rtol=1e-5, atol=1e-6)
+
+
 def test_gru_layer_training_uses_it_and_matches_the_step_loop(monkeypatch):
     """A GRU layer in training runs gru_sequence; its gradients equal the layer's own step loop."""
     import lamina

@@ -22,11 +22,12 @@ import torch
 
 def handles(inputs, h0, params):
     """True where ``gru_sequence`` is the faster exact choice: CPU float training outside torch.compile
-    (CUDA has cuDNN's fused backward; without gradients the plain kernel is already the whole cost)."""
+    and ``torch.func`` transforms (CUDA has cuDNN's fused backward; without gradients the plain kernel is
+    already the whole cost)."""
     tensors = (inputs, h0, *params)
     return (inputs.device.type == "cpu" and inputs.dtype in (torch.float32, torch.float64)
             and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-            and not torch.compiler.is_compiling())
+            and not torch.compiler.is_compiling() and torch._C._functorch.peek_interpreter_stack() is None)
 
 
 def gru_sequence(inputs, h0, params):
