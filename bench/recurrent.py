@@ -3,10 +3,12 @@
 Cases: a 2-layer LSTM (T=50), a GRU text model (Embedding + GRU, T=100), a Bidirectional LSTM (T=50)
 and a masked LSTM (Embedding(mask_zero=True) + LSTM, right-padded, T=50). Each (framework, case) runs
 in a fresh process with the same allocator environment (printed); warm-up steps, then the median of
-timed steps. Training is a hand loop with torch.optim.Adam for lamina and PyTorch, ``train_on_batch``
-for Keras; inference is a forward call under ``torch.no_grad``. Ratios are speed ratios (>1: faster).
+timed steps. The processes run in rotation for several rounds and the median round is reported, so a
+slow spell of the shared machine hits every framework alike. Training is a hand loop with
+torch.optim.Adam for lamina and PyTorch, ``train_on_batch`` for Keras; inference is a forward call
+under ``torch.no_grad``. Ratios are speed ratios (>1: faster).
 
-    python bench/recurrent.py [--repeats 7]
+    python bench/recurrent.py [--repeats 7] [--rounds 3] [--cases ...]
 """
 
 import argparse
@@ -135,6 +137,7 @@ def measure(framework, case, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3, help="rotations of the frameworks' processes")
     parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "CASE"))
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES), help="workloads to run")
     args = parser.parse_args()
@@ -145,18 +148,19 @@ def main():
 
     env = {**os.environ, **ENV}
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, 1 torch thread per run; batch {BATCH}, "
-          f"features {FEATURES}, units {UNITS}")
+          f"features {FEATURES}, units {UNITS}; median of {args.rounds} rounds in rotation")
     print("env: " + " ".join(f"{k}={v}" for k, v in ENV.items()))
     print(f"{'case':<12} {'mode':<6} {'torch':>9} {'lamina':>9} {'keras':>9}   lamina/torch  lamina/keras"
           "   (samples/s)")
     for case in args.cases:
-        results = {}
-        for framework in FRAMEWORKS:
-            output = subprocess.run([sys.executable, __file__, "--worker", framework, case, "--repeats",
-                                     str(args.repeats)], env=env, check=True, capture_output=True, text=True)
-            results[framework] = json.loads(output.stdout.strip().splitlines()[-1])
+        runs = {framework: [] for framework in FRAMEWORKS}
+        for _ in range(args.rounds):
+            for framework in FRAMEWORKS:
+                output = subprocess.run([sys.executable, __file__, "--worker", framework, case, "--repeats",
+                                         str(args.repeats)], env=env, check=True, capture_output=True, text=True)
+                runs[framework].append(json.loads(output.stdout.strip().splitlines()[-1]))
         for mode in ("train", "infer"):
-            t, la, k = (results[f][mode] for f in FRAMEWORKS)
+            t, la, k = (statistics.median(run[mode] for run in runs[f]) for f in FRAMEWORKS)
             print(f"{case:<12} {mode:<6} {t:>9.0f} {la:>9.0f} {k:>9.0f}   {la / t:>11.2f}x {la / k:>12.2f}x")
 
 
