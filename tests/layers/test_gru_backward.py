@@ -46,6 +46,40 @@ def test_outputs_and_gradients_equal_autograd_through_the_kernel(use_bias, h0_gr
         torch.testing.assert_close(actual, expected, rtol=1e-12, atol=1e-12)
 
 
+def packed_reference(inputs, h0, params, lengths):
+    """torch._VF.gru on packed sequences: (outputs, zeros on padded steps; final states)."""
+    from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+    packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    hx = h0.unsqueeze(0).index_select(1, packed.sorted_indices)
+    data, last = torch._VF.gru(packed.data, packed.batch_sizes, hx, params, len(params) == 4, 1, 0.0, False, False)
+    outputs, _ = pad_packed_sequence(PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                                                    packed.unsorted_indices), batch_first=True, total_length=TIME)
+    return outputs, last.index_select(1, packed.unsorted_indices).squeeze(0)
+
+
+@pytest.mark.parametrize("lengths", [[6, 2, 4], [1, 6, 6], [3, 3, 3]])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_valid_mask_equals_packed_sequences(lengths, use_bias):
+    """Invalid (padded) steps keep the state exactly; gradients equal autograd through packed sequences."""
+    inputs, h0, params = make_arguments(use_bias, True)
+    lengths = torch.tensor(lengths)
+    valid = torch.arange(TIME) < lengths[:, None]
+    generator = torch.Generator().manual_seed(2)
+    weights = (torch.randn(BATCH, TIME, UNITS, generator=generator, dtype=torch.float64) * valid.unsqueeze(2),
+               torch.randn(BATCH, UNITS, generator=generator, dtype=torch.float64))
+    expected_out, expected_last = packed_reference(inputs, h0, params, lengths)
+    outputs, last = gru_backward.gru_sequence(inputs, h0, params, valid)
+    torch.testing.assert_close(last, expected_last, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(outputs * valid.unsqueeze(2), expected_out, rtol=1e-12, atol=1e-12)
+    carried = torch.where(valid.unsqueeze(2), outputs, last.unsqueeze(1))  # padded steps repeat the final state
+    assert torch.equal(outputs, carried)
+    grads = [torch.autograd.grad((out * weights[0]).sum() + (fin * weights[1]).sum(), [inputs, h0, *params])
+             for out, fin in ((expected_out, expected_last), (outputs, last))]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
+
+
 def test_float32_matches_the_kernel():
     inputs, h0, params = make_arguments(True, False, dtype=torch.float32)
     expected, actual = reference(inputs, h0, params), gru_backward.gru_sequence(inputs, h0, params)
@@ -57,16 +91,22 @@ def test_float32_matches_the_kernel():
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("use_bias", [True, False])
-def test_gradcheck_and_double_backward(use_bias):
+@pytest.mark.parametrize("use_bias,masked", [(True, False), (False, False), (True, True)])
+def test_gradcheck_and_double_backward(use_bias, masked):
     inputs, h0, params = make_arguments(use_bias, True)
     inputs, h0, params = inputs[:2, :3], h0[:2], params  # small: gradgradcheck is quadratic
+    valid = torch.tensor([[True, True, True], [True, False, False]]) if masked else None
 
     def function(x, h, *weights):
-        return gru_backward.gru_sequence(x, h, list(weights))
+        return gru_backward.gru_sequence(x, h, list(weights), valid)
 
     assert torch.autograd.gradcheck(function, (inputs, h0, *params))
     assert torch.autograd.gradgradcheck(function, (inputs, h0, *params))
+    # create_graph=True takes the replayed path: its first-order gradients must be the batched ones
+    first, replayed = (torch.autograd.grad(function(inputs, h0, *params)[0].square().sum(), [inputs, h0, *params],
+                                           create_graph=create_graph) for create_graph in (False, True))
+    for a, b in zip(first, replayed):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
 
 
 def test_handles_only_cpu_float_training():

@@ -6,8 +6,8 @@ as packed sequences; the outputs are then arranged as Keras's step loop would pr
 steps repeat the last valid output (zeros with ``zero_output_for_mask``); with ``go_backwards``, each
 row's valid part is reversed and its outputs come after ``time - length`` zero steps.
 
-Unmasked GRU training on CPU runs ``gru_backward.gru_sequence`` instead: the same numbers, with a batched
-backward pass in place of autograd's per-step replay of the kernel's ops.
+GRU training on CPU runs ``gru_backward.gru_sequence`` instead, masked or not (no packing): the same
+numbers, with a batched backward pass in place of autograd's per-step replay of the kernel's ops.
 """
 
 import torch
@@ -28,8 +28,11 @@ def _kernel(cell, inputs, states, lengths, with_outputs=True):
     """The fused kernel over ``inputs (batch, time, in)``; returns (outputs, final flat states). With
     ``lengths`` and not ``with_outputs``, the packed outputs are not unpacked: outputs is None."""
     op, params = cell.fused_op(), cell.fused_params()
-    if lengths is None and op is torch._VF.gru and gru_backward.handles(inputs, states[0], params):
-        outputs, last = gru_backward.gru_sequence(inputs, states[0], params)
+    if op is torch._VF.gru and gru_backward.handles(inputs, states[0], params):
+        valid = None if lengths is None else torch.arange(inputs.shape[1], device=inputs.device) < lengths[:, None]
+        outputs, last = gru_backward.gru_sequence(inputs, states[0], params, valid)
+        if valid is not None:  # zeros on the padded steps, as unpacked sequences have them
+            outputs = torch.where(valid.unsqueeze(2), outputs, 0.0) if with_outputs else None
         return outputs, [last]
     hidden = [s.unsqueeze(0) for s in states]
     if lengths is None:

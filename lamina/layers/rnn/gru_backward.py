@@ -11,10 +11,16 @@ dozen nodes per step and replays them one by one, with a small weight-gradient m
    one ``addmm`` through the recurrent kernel;
 4. computes the input and weight gradients of all steps at once, as three large matmuls.
 
+A ``valid (batch, time)`` mask freezes a row's state on its invalid steps, as packed sequences do: their
+update-gate pre-activation is set to +inf, so z = 1 exactly and ``lerp(n, h, 1) = h`` keeps the state
+bit for bit, while the backward passes the hidden gradient straight through and gives those steps'
+inputs zero gradient. Outputs at invalid steps repeat the state.
+
 Outputs equal ``torch._VF.gru``'s to float rounding and the gradients equal autograd's through it (tested
-in float64). A double backward (``create_graph=True``) replays ``torch._VF.gru`` under autograd instead,
-so higher-order gradients stay exact. Gates are in PyTorch's order r, z, n: ``w_ih (3·units, in)``,
-``w_hh (3·units, units)``; the update rule is ``h' = n + z·(h - n)``.
+in float64, masked against packed sequences). A double backward (``create_graph=True``) replays the
+steps as plain differentiable ops instead, so higher-order gradients stay exact. Gates are in PyTorch's
+order r, z, n: ``w_ih (3·units, in)``, ``w_hh (3·units, units)``; the update rule is
+``h' = n + z·(h - n)``.
 """
 
 import torch
@@ -30,19 +36,20 @@ def handles(inputs, h0, params):
             and not torch.compiler.is_compiling() and torch._C._functorch.peek_interpreter_stack() is None)
 
 
-def gru_sequence(inputs, h0, params):
+def gru_sequence(inputs, h0, params, valid=None):
     """GRU over ``inputs (batch, time, in)`` from ``h0 (batch, units)`` with ``params`` =
-    ``[w_ih, w_hh(, b_ih, b_hh)]``; returns (outputs ``(batch, time, units)``, final ``h (batch, units)``)."""
+    ``[w_ih, w_hh(, b_ih, b_hh)]``, states frozen where ``valid (batch, time)`` is False; returns
+    (outputs ``(batch, time, units)``, final ``h (batch, units)``)."""
     w_ih, w_hh, *biases = params
     b_ih, b_hh = biases or (None, None)
-    return _GRUSequence.apply(inputs, h0, w_ih, w_hh, b_ih, b_hh)
+    return _GRUSequence.apply(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid)
 
 
 class _GRUSequence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, inputs, h0, w_ih, w_hh, b_ih, b_hh):
-        outputs, gates, recurrent_new = _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh)
-        ctx.save_for_backward(inputs, h0, w_ih, w_hh, b_ih, b_hh, outputs, gates, recurrent_new)
+    def forward(ctx, inputs, h0, w_ih, w_hh, b_ih, b_hh, valid):
+        outputs, gates, recurrent_new = _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid)
+        ctx.save_for_backward(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid, outputs, gates, recurrent_new)
         ctx.set_materialize_grads(False)
         return outputs.transpose(0, 1), outputs[-1].clone()
 
@@ -50,7 +57,7 @@ class _GRUSequence(torch.autograd.Function):
     def backward(ctx, d_outputs, d_last):
         if torch.is_grad_enabled():  # create_graph=True: differentiate the kernel itself
             return _replayed_backward(ctx, d_outputs, d_last)
-        inputs, h0, w_ih, w_hh, b_ih, b_hh, outputs, gates, recurrent_new = ctx.saved_tensors
+        inputs, h0, w_ih, w_hh, b_ih, b_hh, _, outputs, gates, recurrent_new = ctx.saved_tensors
         batch, steps, input_dim = inputs.shape
         units = h0.shape[1]
         previous = torch.cat([h0.unsqueeze(0), outputs[:-1]])  # h_{t-1}: (time, batch, units)
@@ -80,14 +87,16 @@ class _GRUSequence(torch.autograd.Function):
                   if needs[3] else None)
         d_b_ih = d_input_gates.sum(0) if needs[4] else None
         d_b_hh = d_recurrent_gates.sum(0).roll(-units, 0) if needs[5] else None
-        return d_inputs, d_h if needs[1] else None, d_w_ih, d_w_hh, d_b_ih, d_b_hh
+        return d_inputs, d_h if needs[1] else None, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
 
 
-def _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh):
+def _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid):
     """The GRU steps, time-major. Returns (outputs ``(time, batch, units)``, gate activations
     ``(time, batch, 3·units)`` = r, z, n, and the recurrent new-gate term ``h·U_n + b_n (time, batch, units)``)."""
     steps, units = inputs.shape[1], h0.shape[1]
     input_gates = torch.nn.functional.linear(inputs.transpose(0, 1), w_ih, b_ih)
+    if valid is not None:  # z = sigmoid(+inf) = 1 on invalid steps: the state is kept exactly
+        input_gates[..., units:2 * units].masked_fill_(~valid.t().unsqueeze(2), float("inf"))
     recurrent_gates = torch.empty_like(input_gates)
     gates = torch.empty_like(input_gates)
     outputs = input_gates.new_empty(steps, *h0.shape)
@@ -127,12 +136,26 @@ def _step_factors(previous, gates, recurrent_new):
 
 
 def _replayed_backward(ctx, d_outputs, d_last):
-    inputs, h0, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors[:6]
+    inputs, h0, w_ih, w_hh, b_ih, b_hh, valid = ctx.saved_tensors[:7]
     arguments = (inputs, h0, w_ih, w_hh, b_ih, b_hh)
-    params = [w_ih, w_hh] if b_ih is None else [w_ih, w_hh, b_ih, b_hh]
-    outputs, last = torch._VF.gru(inputs, h0.unsqueeze(0), params, b_ih is not None, 1, 0.0, False, False, True)
-    pairs = [(o, g) for o, g in ((outputs, d_outputs), (last.squeeze(0), d_last)) if g is not None]
+    outputs, last = _differentiable_steps(*arguments, valid)
+    pairs = [(o, g) for o, g in ((outputs, d_outputs), (last, d_last)) if g is not None]
     wanted = [a for a, needed in zip(arguments, ctx.needs_input_grad) if needed]
     grads = iter(torch.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
                                      allow_unused=True))
-    return tuple(next(grads) if needed else None for needed in ctx.needs_input_grad)
+    return (*(next(grads) if needed else None for needed in ctx.needs_input_grad[:6]), None)
+
+
+def _differentiable_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid):
+    """The same GRU as plain autograd-recorded ops (for higher-order gradients)."""
+    reset_update_x, new_x = torch.nn.functional.linear(inputs, w_ih, b_ih).split(
+        [2 * h0.shape[1], h0.shape[1]], 2)
+    h, outputs = h0, []
+    for t in range(inputs.shape[1]):
+        reset_update_h, new_h = torch.nn.functional.linear(h, w_hh, b_hh).split([2 * h0.shape[1], h0.shape[1]], 1)
+        reset, update = torch.sigmoid(reset_update_x[:, t] + reset_update_h).chunk(2, 1)
+        new = torch.tanh(new_x[:, t] + reset * new_h)
+        following = new + update * (h - new)
+        h = following if valid is None else torch.where(valid[:, t, None], following, h)
+        outputs.append(h)
+    return torch.stack(outputs, 1), h
