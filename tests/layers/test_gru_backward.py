@@ -80,6 +80,18 @@ def test_valid_mask_equals_packed_sequences(lengths, use_bias):
         torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
 
 
+def test_padded_steps_are_never_read():
+    inputs, h0, params = make_arguments(True, False)
+    valid = torch.arange(TIME) < torch.tensor([6, 2, 4])[:, None]
+    poisoned = torch.where(valid.unsqueeze(2), inputs, float("nan"))
+    results = []
+    for x in (inputs, poisoned):
+        outputs, last = gru_backward.gru_sequence(x, h0, params, valid)
+        results.append([outputs, last, *torch.autograd.grad(outputs.sum() + last.sum(), [inputs, *params])])
+    for clean, dirty in zip(*results):
+        assert torch.equal(clean, dirty)
+
+
 def test_float32_matches_the_kernel():
     inputs, h0, params = make_arguments(True, False, dtype=torch.float32)
     expected, actual = reference(inputs, h0, params), gru_backward.gru_sequence(inputs, h0, params)

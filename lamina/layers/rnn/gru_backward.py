@@ -42,6 +42,8 @@ def gru_sequence(inputs, h0, params, valid=None):
     (outputs ``(batch, time, units)``, final ``h (batch, units)``)."""
     w_ih, w_hh, *biases = params
     b_ih, b_hh = biases or (None, None)
+    if valid is not None:  # padded steps are never read, as with packed sequences: even NaN there is harmless
+        inputs = inputs.masked_fill(~valid.unsqueeze(2), 0.0)
     return _GRUSequence.apply(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid)
 
 
