@@ -92,6 +92,16 @@ def test_padded_steps_are_never_read():
         assert torch.equal(clean, dirty)
 
 
+def test_outputs_may_be_modified_in_place():
+    inputs, h0, params = make_arguments(True, True)
+    expected = torch.autograd.grad(sum(t.sum() for t in reference(inputs, h0, params)) * 2, [inputs, *params])
+    outputs, last = gru_backward.gru_sequence(inputs, h0, params)
+    outputs.mul_(2)
+    last.mul_(2)
+    for a, b in zip(expected, torch.autograd.grad(outputs.sum() + last.sum(), [inputs, *params])):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
+
+
 def test_float32_matches_the_kernel():
     inputs, h0, params = make_arguments(True, False, dtype=torch.float32)
     expected, actual = reference(inputs, h0, params), gru_backward.gru_sequence(inputs, h0, params)

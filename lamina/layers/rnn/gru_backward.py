@@ -50,19 +50,20 @@ def gru_sequence(inputs, h0, params, valid=None):
 class _GRUSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, inputs, h0, w_ih, w_hh, b_ih, b_hh, valid):
-        outputs, gates, recurrent_new = _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid)
-        ctx.save_for_backward(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid, outputs, gates, recurrent_new)
+        hidden, gates, recurrent_new = _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid)
+        ctx.save_for_backward(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid, hidden, gates, recurrent_new)
         ctx.set_materialize_grads(False)
-        return outputs.transpose(0, 1), outputs[-1].clone()
+        # copies, not views of the saved states: callers may modify them in place
+        return hidden[1:].transpose(0, 1).contiguous(), hidden[-1].clone()
 
     @staticmethod
     def backward(ctx, d_outputs, d_last):
         if torch.is_grad_enabled():  # create_graph=True: differentiate the kernel itself
             return _replayed_backward(ctx, d_outputs, d_last)
-        inputs, h0, w_ih, w_hh, b_ih, b_hh, _, outputs, gates, recurrent_new = ctx.saved_tensors
+        inputs, h0, w_ih, w_hh, b_ih, b_hh, _, hidden, gates, recurrent_new = ctx.saved_tensors
         batch, steps, input_dim = inputs.shape
         units = h0.shape[1]
-        previous = torch.cat([h0.unsqueeze(0), outputs[:-1]])  # h_{t-1}: (time, batch, units)
+        previous = hidden[:-1]  # h_{t-1}: (time, batch, units)
         factors = _step_factors(previous, gates, recurrent_new)
 
         # Reverse recurrence: d_gates[t] = factors[t]·dh_t (blocks: n as seen by w_hh, r, z, n as seen
@@ -93,22 +94,24 @@ class _GRUSequence(torch.autograd.Function):
 
 
 def _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid):
-    """The GRU steps, time-major. Returns (outputs ``(time, batch, units)``, gate activations
-    ``(time, batch, 3·units)`` = r, z, n, and the recurrent new-gate term ``h·U_n + b_n (time, batch, units)``)."""
+    """The GRU steps, time-major. Returns (states ``(time + 1, batch, units)``: h0 then every step's
+    output, gate activations ``(time, batch, 3·units)`` = r, z, n, and the recurrent new-gate term
+    ``h·U_n + b_n (time, batch, units)``)."""
     steps, units = inputs.shape[1], h0.shape[1]
     input_gates = torch.nn.functional.linear(inputs.transpose(0, 1), w_ih, b_ih)
     if valid is not None:  # z = sigmoid(+inf) = 1 on invalid steps: the state is kept exactly
         input_gates[..., units:2 * units].masked_fill_(~valid.t().unsqueeze(2), float("inf"))
     recurrent_gates = torch.empty_like(input_gates)
     gates = torch.empty_like(input_gates)
-    outputs = input_gates.new_empty(steps, *h0.shape)
+    hidden = input_gates.new_empty(steps + 1, *h0.shape)
+    hidden[0] = h0
     w_hh_t = w_hh.t()
     input_rz, input_n = input_gates.split([2 * units, units], 2)
     recurrent_rz, recurrent_n = recurrent_gates.split([2 * units, units], 2)
     reset_update, new = gates.split([2 * units, units], 2)
     reset, update = reset_update.chunk(2, 2)
     per_step = (recurrent_gates, input_rz, recurrent_rz, reset_update, input_n, reset, recurrent_n, new, update,
-                outputs)
+                hidden[1:])
     h = h0
     for gh, x_rz, h_rz, rz, x_n, r, h_n, n, z, out in zip(*(part.unbind(0) for part in per_step)):
         if b_hh is None:
@@ -118,7 +121,7 @@ def _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid):
         torch.add(x_rz, h_rz, out=rz).sigmoid_()
         torch.addcmul(x_n, r, h_n, out=n).tanh_()
         h = torch.lerp(n, h, z, out=out)
-    return outputs, gates, recurrent_n
+    return hidden, gates, recurrent_n
 
 
 def _step_factors(previous, gates, recurrent_new):
