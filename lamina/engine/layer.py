@@ -15,6 +15,7 @@ layer called without ``training=True`` does; ``model.train()`` /
 
 import functools
 import inspect
+import itertools
 import re
 
 import numpy as np
@@ -419,8 +420,10 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         for child in self._modules.values():
             if isinstance(child, Layer):
                 device = child._device()
+            elif child is not None:
+                device = next((t.device for t in itertools.chain(child.parameters(), child.buffers())), None)
             else:
-                device = next((t.device for t in (*child.parameters(), *child.buffers())), None) if child else None
+                continue
             if device is not None:
                 return device
         return None

@@ -4,8 +4,8 @@ PyTorch's CPU ``gru`` kernel is a loop of about a dozen small ATen ops per step,
 dozen nodes per step and replays them one by one, with a small weight-gradient matmul at every step.
 ``gru_sequence`` instead:
 
-1. runs the forward steps itself (one ``addmm`` and four fused elementwise ops per step, written into
-   preallocated time-major buffers) and keeps the gate activations, recording nothing;
+1. runs the forward steps itself (one ``addmm`` and five elementwise ops per step, written into
+   preallocated time-major buffers) and keeps the states and gate activations, recording nothing;
 2. turns those into per-step factors of the hidden gradient with a few elementwise passes over all steps;
 3. runs the reverse recurrence with two ops per step: the hidden gradient times the step's factors, and
    one ``addmm`` through the recurrent kernel;
