@@ -3,7 +3,8 @@
 Cases: a 2-layer LSTM (T=50), a GRU text model (Embedding + GRU, T=100), a Bidirectional LSTM (T=50)
 and a masked LSTM (Embedding(mask_zero=True) + LSTM, right-padded, T=50). Each (framework, case) runs
 in a fresh process with the same allocator environment (printed); warm-up steps, then the median of
-timed steps. The processes run in rotation for several rounds and the median round is reported, so a
+timed steps. PyTorch's model starts from the lamina model's Keras-initialized weights (the kernels'
+speed depends on the activations' range). The processes run in rotation for several rounds and the median round is reported, so a
 slow spell of the shared machine hits every framework alike. Training is a hand loop with
 torch.optim.Adam for lamina and PyTorch, ``train_on_batch`` for Keras; inference is a forward call
 under ``torch.no_grad``. Ratios are speed ratios (>1: faster).
@@ -70,6 +71,33 @@ def torch_model(case):
     return Net()
 
 
+def copy_lamina_initialization(net, case, x):
+    """Gives the PyTorch model a lamina model's (Keras-initialized) starting weights. The recurrent
+    kernels' speed depends on the range of their activations (PyTorch's CPU tanh is slower on larger
+    arguments), so PyTorch's own smaller default initialization would make it look faster."""
+    import torch
+
+    import lamina
+
+    reference = lamina.Sequential(keras_like_layers(lamina, case))
+    reference(x)
+    cells = []
+    for layer in reference.layers:
+        if isinstance(layer, lamina.layers.Bidirectional):
+            cells += [layer.forward_layer.cell, layer.backward_layer.cell]
+        elif isinstance(layer, lamina.layers.RNN):
+            cells.append(layer.cell)
+    with torch.no_grad():
+        for target, source in zip(net.rnn._flat_weights, [p for cell in cells for p in cell.fused_params()],
+                                  strict=True):
+            target.copy_(source)
+        if net.embedding is not None:
+            net.embedding.weight.copy_(reference.layers[0].embeddings)
+        kernel, bias = reference.layers[-1].get_weights()
+        net.head.weight.copy_(torch.as_tensor(kernel).t())
+        net.head.bias.copy_(torch.as_tensor(bias))
+
+
 def keras_like_layers(module, case):
     L = module.layers
     if case == "lstm2":
@@ -115,6 +143,7 @@ def measure(framework, case, repeats):
             model.train()
         else:
             model = torch_model(case)
+            copy_lamina_initialization(model, case, x)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
         def train():
