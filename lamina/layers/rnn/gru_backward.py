@@ -121,7 +121,7 @@ def _forward_steps(inputs, h0, w_ih, w_hh, b_ih, b_hh, valid):
         torch.add(x_rz, h_rz, out=rz).sigmoid_()
         torch.addcmul(x_n, r, h_n, out=n).tanh_()
         h = torch.lerp(n, h, z, out=out)
-    return hidden, gates, recurrent_n
+    return hidden, gates, recurrent_n.contiguous()  # a copy: the r, z part of the buffer is not kept
 
 
 def _step_factors(previous, gates, recurrent_new):
