@@ -87,11 +87,10 @@ def run_bidirectional(forward_cell, backward_cell, sequences, forward_states, ba
     """
     op, params = forward_cell.fused_op(), forward_cell.fused_params() + backward_cell.fused_params()
     if op is torch._VF.gru and gru_backward.handles(sequences, forward_states[0], params):
-        forward_outputs, forward_last = gru_backward.gru_sequence(sequences, forward_states[0],
-                                                                  forward_cell.fused_params())
-        backward_outputs, backward_last = gru_backward.gru_sequence(sequences.flip(1), backward_states[0],
-                                                                    backward_cell.fused_params())
-        return torch.cat([forward_outputs, backward_outputs.flip(1)], 2), [forward_last], [backward_last]
+        # one direction at a time: _kernel takes gru_backward's path for each
+        forward_outputs, forward_final = _kernel(forward_cell, sequences, forward_states, None)
+        backward_outputs, backward_final = _kernel(backward_cell, sequences.flip(1), backward_states, None)
+        return torch.cat([forward_outputs, backward_outputs.flip(1)], 2), forward_final, backward_final
     hidden = [torch.stack([f, b]) for f, b in zip(forward_states, backward_states)]
     hx = tuple(hidden) if len(hidden) == 2 else hidden[0]
     result = op(sequences, hx, params, forward_cell.use_bias, 1, 0.0, False, True, True)
