@@ -5,12 +5,10 @@
 >>> model = lamina.Sequential([layers.Dense(8, activation="relu", input_shape=(4,)), layers.Dense(1)])
 """
 
-__version__ = "0.1.0"
-
 from lamina import activations, config, constraints, initializers, regularizers  # noqa: E402,F401
 from lamina import callbacks, layers, losses, metrics, models, ops, optimizers, saving, utils  # noqa: E402,F401
 from lamina.engine.input_layer import Input, InputLayer  # noqa: E402,F401
-from lamina.engine.keras_tensor import KerasTensor  # noqa: E402,F401
-from lamina.engine.model import Model  # noqa: E402,F401
-from lamina.engine.sequential import Sequential  # noqa: E402,F401
-from lamina.saving.registry import register_serializable  # noqa: E402,F401
+from lamina.models import Model, Sequential  # noqa: E402,F401
+from lamina.registry import register_serializable  # noqa: E402,F401
+from lamina.symbolic.keras_tensor import KerasTensor  # noqa: E402,F401
+from lamina.version import __version__, version  # noqa: E402,F401

@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+from lamina.demo import run
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="lamina", description="lamina: the Keras API on PyTorch.")
@@ -11,8 +13,6 @@ def main(argv=None):
     demo.add_argument("--epochs", type=int, default=12)
     demo.add_argument("--output-dir", default=".", help="where the model file and the PNG go (default: .)")
     arguments = parser.parse_args(argv)
-    from lamina.demo import run
-
     result = run(output_dir=arguments.output_dir, epochs=arguments.epochs)
     return 0 if result["accuracy"] >= 0.95 else 1
 

@@ -11,8 +11,8 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
+from lamina import registry
+from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.activations"
 

@@ -1,4 +1,4 @@
-"""Global settings: floatx, epsilon and image_data_format.
+"""Global settings: floatx, epsilon, image_data_format, and the opt-in memory policy.
 
 The defaults are read once, at import, from ``$KERAS_HOME/keras.json``
 (``~/.keras/keras.json`` when ``KERAS_HOME`` is unset), as Keras 2 did. A
@@ -9,6 +9,8 @@ defaults, never an error.
 import json
 import os
 import warnings
+
+from lamina.memory import memory_policy, set_memory_policy  # noqa: F401  (public here, as lamina.config.*)
 
 _FLOATX_CHOICES = ("float16", "bfloat16", "float32", "float64")
 _DATA_FORMATS = ("channels_last", "channels_first")

@@ -9,8 +9,8 @@ Conv2D kernel ``(kh, kw, in, filters)`` use ``axis=[0, 1, 2]``.
 import torch
 
 from lamina import config
-from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
+from lamina import registry
+from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.constraints"
 

@@ -8,16 +8,15 @@ import os
 
 import numpy as np
 
+from lamina import layers
+from lamina.models import Sequential, load_model
+from lamina.utils.plotting import plot_history
+from lamina.utils.rng import set_random_seed
+
 
 def run(output_dir=".", epochs=12, verbose="auto", seed=0):
     """Runs the demo; returns ``{"accuracy", "model_path", "plot_path"}``. Files go to ``output_dir``."""
-    from sklearn.datasets import load_digits
-
-    import lamina
-    from lamina import layers
-    from lamina.saving import load_model
-    from lamina.utils.plotting import plot_history
-    from lamina.utils.rng import set_random_seed
+    from sklearn.datasets import load_digits  # an optional dependency, imported where it is used
 
     set_random_seed(seed)
     digits = load_digits()
@@ -27,7 +26,7 @@ def run(output_dir=".", epochs=12, verbose="auto", seed=0):
     split = int(0.8 * len(images))
     train, test = order[:split], order[split:]
 
-    model = lamina.Sequential([
+    model = Sequential([
         layers.Input((8, 8, 1)),
         layers.Conv2D(32, 3, padding="same", activation="relu"),
         layers.MaxPooling2D(2),

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from lamina import config
-from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
+from lamina import registry
+from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.initializers"
 # Keras's std of a unit normal truncated to [-2, 2]: scaling by it restores the requested variance.

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from lamina import config
-from lamina.engine.layer import to_snake_case, unique_name
-from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
+from lamina.naming import to_snake_case, unique_name
+from lamina import registry
+from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.losses"
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")

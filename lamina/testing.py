@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from lamina.engine.input_layer import Input
+from lamina.layers.serialization import deserialize, serialize
 
 
 def _tensor(data, dtype):
@@ -44,8 +45,6 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
     and ``state_dict`` reloads reproduce the output; a backward pass reaches every trainable
     weight (when ``run_training_check``).
     """
-    from lamina import layers
-
     init_kwargs = dict(init_kwargs or {})
     call_kwargs = dict(call_kwargs or {})
     torch_dtype = getattr(torch, input_dtype)
@@ -67,7 +66,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
     config = layer.get_config()
     rebuilt = layer_cls.from_config(copy.deepcopy(config))
     assert rebuilt.get_config() == config, f"config round trip changed the config:\n{config}\n{rebuilt.get_config()}"
-    restored = layers.deserialize(layers.serialize(layer), custom_objects=custom_objects)
+    restored = deserialize(serialize(layer), custom_objects=custom_objects)
     assert type(restored) is layer_cls and restored.get_config() == config
 
     output = layer(inputs, **call_kwargs)

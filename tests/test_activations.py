@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lamina import activations
-from lamina.saving.registry import register_serializable
+from lamina.saving import register_serializable
 
 CASES = [
     ("relu", {}), ("relu", {"negative_slope": 0.1}), ("relu", {"max_value": 6}), ("relu", {"max_value": 2.5}),

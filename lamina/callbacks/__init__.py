@@ -1,6 +1,7 @@
 """Callbacks, as ``keras.callbacks``: hooks into ``fit``/``evaluate``/``predict``."""
 
-from lamina.callbacks.base import Callback, CallbackList, History, LambdaCallback, LazyLogs  # noqa: F401
+from lamina.callbacks.base import Callback, History, LambdaCallback  # noqa: F401
+from lamina.callbacks.callback_list import CallbackList, LazyLogs, pythonify_logs  # noqa: F401
 from lamina.callbacks.checkpoint import BackupAndRestore, ModelCheckpoint  # noqa: F401
 from lamina.callbacks.monitoring import (  # noqa: F401
     CSVLogger, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN)

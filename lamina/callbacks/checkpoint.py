@@ -8,7 +8,8 @@ import torch
 
 from lamina.callbacks.base import Callback
 from lamina.callbacks.monitoring import monitor_mode
-from lamina.saving.model_file import MODEL_SUFFIX, WEIGHTS_SUFFIX, _atomic_write
+from lamina.saving.atomic import atomic_write
+from lamina.saving.model_file import MODEL_SUFFIX, WEIGHTS_SUFFIX
 
 
 class ModelCheckpoint(Callback):
@@ -96,7 +97,6 @@ class BackupAndRestore(Callback):
             return
         with open(self._state_path) as handle:
             state = json.load(handle)
-        self.model._get_steps()  # builds the optimizer so its state can be restored
         self.model.load_weights(self._weights_path)
         torch.set_rng_state(torch.tensor(state["torch_rng_state"], dtype=torch.uint8))
         self.model._initial_epoch = state["epoch"] + 1
@@ -105,7 +105,7 @@ class BackupAndRestore(Callback):
         os.makedirs(self.backup_dir, exist_ok=True)
         self.model.save_weights(self._weights_path)
         state = json.dumps({"epoch": epoch, "torch_rng_state": torch.get_rng_state().tolist()})
-        _atomic_write(self._state_path, lambda handle: handle.write(state.encode()), overwrite=True)
+        atomic_write(self._state_path, lambda handle: handle.write(state.encode()), overwrite=True)
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:

@@ -1,10 +1,10 @@
 """InputLayer and ``Input``: the entry points of symbolic models."""
 
-from lamina.engine.dtype_policy import standardize_dtype
-from lamina.engine.keras_tensor import KerasTensor
+from lamina.dtypes import standardize_dtype
+from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
-from lamina.engine.node import Node
-from lamina.saving.registry import register_builtin
+from lamina.symbolic.node import Node
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

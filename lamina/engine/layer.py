@@ -16,43 +16,24 @@ layer called without ``training=True`` does; ``model.train()`` /
 import functools
 import inspect
 import itertools
-import re
 
 import numpy as np
 import torch
 
-from lamina.engine import tree
-from lamina.engine.dtype_policy import DTYPE_NAMES, TORCH_DTYPES, get_policy, serialize_policy
-from lamina.engine.keras_tensor import KerasTensor
-from lamina.engine.node import Node, NodeAccessors
-from lamina.engine.shape_inference import infer_output_spec, is_fake, real_tensor_mode
-from lamina.engine.weights import Permuted, WeightsMixin  # noqa: F401  (Permuted is public here too)
+from lamina import naming, regularizers, tree
+from lamina.dtype_policies import get_policy, serialize_policy
+from lamina.dtypes import DTYPE_NAMES, TORCH_DTYPES
+from lamina.engine import call_context
+from lamina.engine.node_accessors import NodeAccessors
+from lamina.engine.variable import Variable
+from lamina.engine.weights import Permuted, Structure, WeightsMixin  # noqa: F401  (Permuted is public here too)
+from lamina.metrics.base import Metric
+from lamina.naming import to_snake_case, unique_name
+from lamina.symbolic.keras_tensor import KerasTensor
+from lamina.symbolic.node import Node
+from lamina.symbolic.shape_inference import infer_output_spec, is_fake, real_tensor_mode
 
-_name_counts = {}
-# Explicit `training=` values of the calls in progress, innermost last.
-_training_stack = []
-# Layers currently holding losses; the entry call clears its subtree's when this is non-empty.
-_layers_with_losses = set()
-_call_depth = 0
 _module_call = torch.nn.Module.__call__
-
-
-def to_snake_case(name):
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(prefix):
-    """``prefix`` the first time, then ``prefix_1``, ``prefix_2``… (as Keras names layers)."""
-    count = _name_counts.get(prefix, 0)
-    _name_counts[prefix] = count + 1
-    return prefix if count == 0 else f"{prefix}_{count}"
-
-
-def clear_session():
-    """Resets the automatic layer names (``dense``, ``dense_1``…), like ``keras.backend.clear_session``."""
-    _name_counts.clear()
 
 
 _FIRST_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim")
@@ -120,14 +101,16 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         self._autocast_dtype = TORCH_DTYPES[self.dtype_policy.compute_dtype] if self.dtype_policy.is_mixed else None
         self._plain_call = False
         self._built_rank = -1
-        from lamina import regularizers
-
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
         self.input_spec = None
         self._build_input_shape = None
         self._weight_specs = {}
         self._losses = []
+        self._loss_context = None  # the call that added `_losses` (None: outside any call)
+        self._last_context = None  # the latest call of this layer
+        self._adds_losses = False
+        self._tracked_metrics = []
         self._inbound_nodes = []
         self._outbound_nodes = []
         self._batch_input_shape = self._first_layer_shape(**first_layer)
@@ -168,13 +151,20 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         for layer in self._flatten_layers():
             layer._trainable = value
         for parameter in self.parameters():
-            parameter.requires_grad_(value)
+            if parameter.is_floating_point():
+                parameter.requires_grad_(value)
+        Structure.changed()
 
     def __setattr__(self, name, value):
         if name == "activity_regularizer" and self.__dict__.get("built"):
             object.__setattr__(self, name, value)
             self._update_call_path()
+            Structure.changed()
             return
+        if isinstance(value, (torch.nn.Module, torch.Tensor, list)) or name in self.__dict__.get("_modules", ()):
+            Structure.changed()
+        if isinstance(value, Metric) and "_tracked_metrics" in self.__dict__ and value not in self._tracked_metrics:
+            self._tracked_metrics.append(value)  # Keras tracks the metrics a layer keeps as attributes
         specs = self.__dict__.get("_weight_specs")
         if specs and isinstance(value, torch.Tensor) and name not in specs:
             # `self.w = self.add_weight(...)`: keep one registration, under the attribute's name.
@@ -187,32 +177,74 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
             value = torch.nn.ModuleList(value)  # Keras tracks layers kept in list attributes
         super().__setattr__(name, value)
 
+    def __delattr__(self, name):
+        super().__delattr__(name)
+        Structure.changed()
+
+    def add_module(self, name, module):
+        super().add_module(name, module)
+        Structure.changed()
+
+    register_module = add_module
+
+    def _apply(self, fn, recurse=True):
+        """``to()``/``float()``/``cuda()``…: buffers come back as plain tensors; keep them Variables."""
+        variables = {name: buffer for name, buffer in self._buffers.items() if isinstance(buffer, Variable)}
+        result = super()._apply(fn, recurse=recurse)
+        for name, old in variables.items():
+            buffer = self._buffers[name]
+            if not isinstance(buffer, Variable):
+                self._buffers[name] = Variable(buffer, requires_grad=False)._bind(old._spec, old.name, old.path)
+        Structure.changed()
+        return result
+
     def _flatten_layers(self, include_self=True):
-        """This layer and every Layer below it (through containers), each once."""
-        return [m for m in self.modules() if isinstance(m, Layer) and (include_self or m is not self)]
+        """This layer and every Layer below it (through containers), each once (cached)."""
+        layers = self._cached("layers", lambda: [m for m in self.modules() if isinstance(m, Layer)])
+        return list(layers) if include_self else layers[1:]
+
+    @property
+    def metrics(self):
+        """The metrics this layer and its sublayers keep as attributes (Keras's tracked metrics)."""
+        found = []
+        for layer in self._flatten_layers():
+            found.extend(metric for metric in layer._tracked_metrics if metric not in found)
+        return found
 
     # ------------------------------------------------------------------ losses
     def add_loss(self, loss):
-        """Adds a scalar tensor to ``layer.losses`` (cleared at the start of the next outer call)."""
+        """Adds a scalar tensor to ``layer.losses``: the losses of this layer's latest call.
+
+        Losses added during a call replace those of the layer's earlier calls (two calls within one
+        outer call, a shared layer, keep both), so an old loss never keeps its autograd graph alive.
+        """
+        context = call_context.current()
+        if self._loss_context is not context:
+            self._losses = []
+            self._loss_context = context
         self._losses.append(loss)
-        _layers_with_losses.add(self)
+        if not self._adds_losses:
+            self._adds_losses = True
+            self._update_call_path()
+            Structure.changed()
 
     @property
     def losses(self):
-        """Activity and ``add_loss`` losses of the last call, plus weight regularization penalties."""
+        """Activity and ``add_loss`` losses of the latest call, plus weight regularization penalties."""
+        holders, regularized = self._cached("loss_sources", self._walk_loss_sources)
         collected = []
-        for layer in self._flatten_layers():
-            collected.extend(layer._losses)
-        for owner, name, spec in self._weight_slots():
-            if spec.regularizer is not None:
-                collected.append(spec.regularizer(spec.layout.to_keras(getattr(owner, name))))
+        for layer in holders:
+            if layer._losses and layer._loss_context is self._last_context:
+                collected.extend(layer._losses)
+        for owner, name, spec in regularized:
+            collected.append(spec.regularizer(spec.layout.to_keras(getattr(owner, name))))
         return collected
 
-    def _clear_losses(self):
-        for layer in self._flatten_layers():
-            if layer._losses:
-                layer._losses = []
-                _layers_with_losses.discard(layer)
+    def _walk_loss_sources(self):
+        """The layers that may hold losses, and the regularized weights' slots."""
+        holders = [layer for layer in self._flatten_layers()
+                   if layer._adds_losses or layer.activity_regularizer is not None]
+        return holders, [slot for slot in self._weight_slots() if slot[2].regularizer is not None]
 
     # ------------------------------------------------------------------ lifecycle
     def build(self, input_shape):
@@ -229,6 +261,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         has_sublayers = any(isinstance(m, Layer) for m in self.modules() if m is not self)
         self._plain_call = (self.built and not self._call_has_training_arg and not self._call_has_mask_arg
                             and not self._overrides_compute_mask and self.activity_regularizer is None
+                            and not self._adds_losses
                             and self._autocast_dtype is None and not has_sublayers
                             and is_shape(self._build_input_shape))
         self._built_rank = len(self._build_input_shape) if self._plain_call else -1
@@ -274,7 +307,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        if self._plain_call and len(args) == 1 and not kwargs and not _layers_with_losses:
+        if self._plain_call and len(args) == 1 and not kwargs:
             first = args[0]
             if type(first) is torch.Tensor and first.dim() == self._built_rank \
                     and (first.dtype is self._input_torch_dtype or not first.is_floating_point()) \
@@ -314,45 +347,55 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         return self._eager_call(first, args, kwargs)
 
     def _eager_call(self, first, args, kwargs):
-        global _call_depth
+        context = call_context.current()
+        token = None
+        if context is None:  # the outermost call
+            context = call_context.CallContext()
+            token = call_context.enter(context)
+        self._last_context = context
+        if self._losses and self._loss_context is not context:
+            self._losses = []  # losses of an earlier call
+        outer_training = context.training
         training = kwargs.get("training")
         if training is not None:
-            _training_stack.append(training)
+            context.training = training
             if not self._call_has_training_arg:
                 del kwargs["training"]
         elif self._call_has_training_arg:
-            kwargs["training"] = _training_stack[-1] if _training_stack else self.training
+            kwargs["training"] = outer_training if outer_training is not None else self.training
         previous_mask = None
         if self.supports_masking or self._call_has_mask_arg:
             previous_mask = _get_mask(first)
             if self._call_has_mask_arg and kwargs.get("mask") is None and previous_mask is not None:
                 kwargs["mask"] = previous_mask
-        if _call_depth == 0 and _layers_with_losses:
-            self._clear_losses()
-        _call_depth += 1
         try:
-            if self._autocast_dtype is not None and not torch.is_autocast_enabled(first.device.type):
-                with torch.autocast(first.device.type, dtype=self._autocast_dtype):
+            try:
+                if self._autocast_dtype is not None and not torch.is_autocast_enabled(first.device.type):
+                    with torch.autocast(first.device.type, dtype=self._autocast_dtype):
+                        outputs = _module_call(self, *args, **kwargs)
+                else:
                     outputs = _module_call(self, *args, **kwargs)
-            else:
-                outputs = _module_call(self, *args, **kwargs)
-        except RuntimeError:
-            self._explain_input_mismatch(first)
-            raise
+            except RuntimeError:
+                self._explain_input_mismatch(first)
+                raise
+            if self.activity_regularizer is not None:
+                self._add_activity_losses(outputs)
         finally:
-            _call_depth -= 1
-            if training is not None:
-                _training_stack.pop()
-        if self.activity_regularizer is not None:
-            for output in tree.flatten(outputs):
-                if isinstance(output, torch.Tensor):
-                    loss = self.activity_regularizer(output)
-                    if output.ndim > 0 and output.shape[0] > 0:
-                        loss = loss / output.shape[0]
-                    self.add_loss(loss)
+            context.training = outer_training
+            if token is not None:
+                call_context.leave(token)
         if self.supports_masking and (previous_mask is not None or self._overrides_compute_mask):
             _set_masks(outputs, self.compute_mask(first, previous_mask))
         return outputs
+
+    def _add_activity_losses(self, outputs):
+        """The activity regularizer's value on each output, divided by the batch size (as Keras 3.15)."""
+        for output in tree.flatten(outputs):
+            if isinstance(output, torch.Tensor):
+                loss = self.activity_regularizer(output)
+                if output.ndim > 0 and output.shape[0] > 0:
+                    loss = loss / output.shape[0]
+                self.add_loss(loss)
 
     def _first_call(self, args, kwargs):
         """Builds from the first eager input, runs, and records a node (as Keras 2 did)."""
@@ -366,7 +409,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
             device = getattr(tree.flatten(first)[0], "device", None)
             if device is not None and device.type != "cpu":
                 self.to(device)
-        outputs = self._eager_call(first, args, kwargs)
+        with naming.name_scope(self.name, caller=self):  # sublayers built in this call get this scope
+            outputs = self._eager_call(first, args, kwargs)
         symbolic_inputs = tree.map_structure(_symbolic_like, first)
         Node(self, (symbolic_inputs,), {}, tree.map_structure(_symbolic_like, outputs))
         return outputs
@@ -433,8 +477,6 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         """The layer's configuration, with Keras's keys."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": serialize_policy(self.dtype_policy)}
         if self.activity_regularizer is not None:
-            from lamina import regularizers
-
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if type(self).get_config is Layer.get_config and type(self).__init__ is not Layer.__init__:
             arguments = self._init_arguments
@@ -457,11 +499,13 @@ def _tracked_build(build):
 
     @functools.wraps(build)
     def tracked(self, input_shape=None, *args, **kwargs):
-        result = build(self, input_shape, *args, **kwargs)
+        with naming.name_scope(self.name, caller=self):
+            result = build(self, input_shape, *args, **kwargs)
         self.built = True
         if self._build_input_shape is None:
             self._build_input_shape = tuple(input_shape) if is_shape(input_shape) else input_shape
         self._update_call_path()
+        Structure.changed()
         return result
 
     return tracked

@@ -8,7 +8,9 @@ A weight is declared with its Keras shape and an optional storage ``layout`` (e.
 import numpy as np
 import torch
 
-from lamina.engine.dtype_policy import TORCH_DTYPES
+from lamina import constraints, initializers, naming, regularizers
+from lamina.dtypes import TORCH_DTYPES
+from lamina.engine.variable import Variable
 
 class Permuted:
     """A weight stored as a permutation of its Keras layout (``storage = keras.permute(order)``).
@@ -58,14 +60,26 @@ class WeightSpec:
 _UNTRACKED_SPEC = WeightSpec((), None, True, None, None)
 
 
+class Structure:
+    """A counter bumped whenever any layer's weights, sublayers or trainability change.
+
+    Walks over a model's weights (``weights``, ``trainable_weights``, ``losses``) are cached per layer
+    and recomputed only when the counter moved, so a training step reads them for free.
+    """
+
+    version = 0
+
+    @classmethod
+    def changed(cls):
+        cls.version += 1
+
+
 class WeightsMixin:
     """Weight creation and the Keras weight APIs of ``Layer``."""
 
     def _set_weight_options(self, prefix, initializer, regularizer, constraint):
         """Stores ``<prefix>_initializer``, ``<prefix>_regularizer`` and ``<prefix>_constraint``
         (Keras's attribute names) resolved from Keras identifiers."""
-        from lamina import constraints, initializers, regularizers
-
         setattr(self, f"{prefix}_initializer", initializers.get(initializer))
         setattr(self, f"{prefix}_regularizer", regularizers.get(regularizer))
         setattr(self, f"{prefix}_constraint", constraints.get(constraint))
@@ -80,6 +94,7 @@ class WeightsMixin:
         self._weight_specs = {new_name if key == old_name else key: spec for key, spec in self._weight_specs.items()}
         table = self._parameters if old_name in self._parameters else self._buffers
         table[new_name] = table.pop(old_name)
+        Structure.changed()
 
     # ------------------------------------------------------------------ weights
     def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
@@ -90,7 +105,8 @@ class WeightsMixin:
         (``name, shape, ...``, recognised by a string first argument).
         ``layout`` (lamina): how the weight is stored (e.g. ``Permuted((3, 2, 0, 1))`` for a conv
         kernel in PyTorch's layout); ``get_weights``, initializers, regularizers and constraints
-        always see the Keras layout. Trainable weights are ``nn.Parameter``s, others buffers.
+        always see the Keras layout. The weight is a ``lamina.Variable`` (a ``torch.nn.Parameter``):
+        trainable weights are registered as parameters, others as buffers.
         """
         if args and isinstance(args[0], str):
             name, args = args[0], args[1:]
@@ -103,8 +119,6 @@ class WeightsMixin:
                 dtype = value
             else:
                 trainable = value
-        from lamina import constraints, initializers, regularizers
-
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = dtype or self.dtype_policy.variable_dtype
         torch_dtype = TORCH_DTYPES[getattr(dtype, "name", None) or str(dtype).replace("torch.", "")] \
@@ -122,15 +136,20 @@ class WeightsMixin:
         device = next(iter(self._parameters.values()), None)
         if device is not None and device.device != stored.device:
             stored = stored.to(device.device)
-        name = self._free_weight_name(name or "variable")
-        self._weight_specs[name] = WeightSpec(shape, layout, trainable, regularizers.get(regularizer),
-                                              constraints.get(constraint))
+        keras_name = name or "variable"
+        name = self._free_weight_name(keras_name)
+        spec = WeightSpec(shape, layout, trainable, regularizers.get(regularizer), constraints.get(constraint))
+        self._weight_specs[name] = spec
+        with naming.name_scope(self.name, caller=self):
+            path = f"{naming.current_path()}/{keras_name}"
+        variable = Variable(stored, requires_grad=trainable and self._trainable and torch_dtype.is_floating_point)
+        variable._bind(spec, keras_name, path)
         if trainable:
-            self.register_parameter(name, torch.nn.Parameter(stored, requires_grad=self._trainable
-                                                             and torch_dtype.is_floating_point))
+            self.register_parameter(name, variable)
         else:
-            self.register_buffer(name, stored)
-        return getattr(self, name)
+            self.register_buffer(name, variable)
+        Structure.changed()
+        return variable
 
     def _free_weight_name(self, name):
         candidate, index = name, 0
@@ -146,7 +165,21 @@ class WeightsMixin:
         return [(self, name, specs[name]) for name in ordered]
 
     def _weight_slots(self):
-        """All weights in Keras's ``weights`` order: own, then each sublayer's, without repeats."""
+        """All weights in Keras's ``weights`` order: own, then each sublayer's, without repeats (cached)."""
+        return self._cached("slots", self._walk_weight_slots)
+
+    def _cached(self, key, compute):
+        """``compute()``, remembered until the model structure changes (see ``Structure``)."""
+        cache = self.__dict__.get("_structure_cache")
+        if cache is None or cache[0] != Structure.version:
+            cache = (Structure.version, {})
+            self.__dict__["_structure_cache"] = cache
+        values = cache[1]
+        if key not in values:
+            values[key] = compute()
+        return values[key]
+
+    def _walk_weight_slots(self):
         slots, seen = [], set()
 
         def visit(module):
@@ -172,6 +205,9 @@ class WeightsMixin:
 
     @property
     def trainable_weights(self):
+        return list(self._cached("trainable", self._walk_trainable_weights))
+
+    def _walk_trainable_weights(self):
         if not self.trainable:
             return []
         return [getattr(owner, name) for owner, name, spec in self._weight_slots()
@@ -236,10 +272,9 @@ class WeightsMixin:
     def apply_constraints(self):
         """Projects every constrained weight (this layer's and its sublayers') onto its constraint.
 
-        The training loop calls this after each optimizer update, as Keras does.
+        Optimizers do this after each update, as Keras does; call it after updating weights by hand.
         """
         with torch.no_grad():
             for owner, name, spec in self._weight_slots():
                 if spec.constraint is not None:
-                    weight = getattr(owner, name)
-                    weight.copy_(spec.layout.from_keras(spec.constraint(spec.layout.to_keras(weight))))
+                    getattr(owner, name)._apply_constraint()

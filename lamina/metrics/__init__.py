@@ -14,9 +14,9 @@ from lamina.metrics.base import MODULE, Mean, MeanMetricWrapper, Metric, Sum
 from lamina.metrics.confusion import AUC, Precision, Recall
 from lamina.metrics.f_score import F1Score, FBetaScore
 from lamina.metrics.regression import MeanAbsoluteError, MeanSquaredError, RootMeanSquaredError
-from lamina.engine.layer import to_snake_case
-from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
+from lamina.naming import to_snake_case
+from lamina import registry
+from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 # As Keras 3: metric classes by class name and snake_case name ("categorical_accuracy" gives the class),
 # short names for the regression metrics; lamina falls back to the loss functions for the other loss names

@@ -8,9 +8,9 @@ reads, ``reset_state`` zeroes.
 import torch
 
 from lamina import config, losses
-from lamina.engine.layer import to_snake_case, unique_name
-from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.naming import to_snake_case, unique_name
+from lamina import registry
+from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 MODULE = "keras.metrics"
 

@@ -9,7 +9,7 @@ import torch
 
 from lamina import config, losses
 from lamina.metrics.base import MODULE, Metric, as_float_tensor
-from lamina.saving import registry
+from lamina import registry
 
 _NEG_INF = -1e10
 

@@ -4,7 +4,7 @@ import torch
 
 from lamina import config
 from lamina.metrics.base import MODULE, Metric, as_float_tensor
-from lamina.saving import registry
+from lamina import registry
 
 
 @registry.register_builtin(MODULE)

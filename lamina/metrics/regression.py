@@ -4,7 +4,7 @@ import torch
 
 from lamina import losses
 from lamina.metrics.base import MODULE, Mean, MeanMetricWrapper, as_float_tensor
-from lamina.saving import registry
+from lamina import registry
 
 
 class _LossMean(MeanMetricWrapper):

@@ -13,12 +13,13 @@ from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from lamina.optimizers.base import Optimizer
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lion import Lion
+from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.optimizers.sgd import SGD
 from lamina.optimizers.torch_optimizer import TorchOptimizer
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 ALL_OPTIMIZERS = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam,
-                                                Ftrl, Lion)}
+                                                Ftrl, Lion, LossScaleOptimizer)}
 # Keras resolves the lower-case names, e.g. "adam" or "rmsprop".
 _BY_LOWER_NAME = {name.lower(): cls for name, cls in ALL_OPTIMIZERS.items()}
 
@@ -39,7 +40,7 @@ def deserialize(config, custom_objects=None):
 def get(identifier):
     """An optimizer from an instance, a name (``"adam"``, ``"sgd"``...), a config dict, or a
     ``torch.optim.Optimizer`` (wrapped in ``TorchOptimizer``)."""
-    if isinstance(identifier, (Optimizer, TorchOptimizer)):
+    if isinstance(identifier, (Optimizer, TorchOptimizer)) or identifier is None:
         return identifier
     if isinstance(identifier, torch.optim.Optimizer):
         return TorchOptimizer(identifier)
@@ -53,5 +54,5 @@ def get(identifier):
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
 
 
-__all__ = ["Optimizer", "TorchOptimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
+__all__ = ["Optimizer", "TorchOptimizer", "LossScaleOptimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
            "Lion", "schedules", "get", "serialize", "deserialize"]

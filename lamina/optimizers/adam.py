@@ -9,7 +9,7 @@ step size: ``w -= lr_t * m / (sqrt(v) + epsilon)`` with
 import torch
 
 from lamina.optimizers.base import Optimizer, f32
-from lamina.saving import registry
+from lamina import registry
 
 
 class _Moments(Optimizer):

@@ -16,9 +16,17 @@ import warnings
 
 import torch
 
-from lamina.engine.layer import to_snake_case, unique_name
+from lamina.naming import to_snake_case, unique_name
 from lamina.optimizers import schedules
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.serialization import deserialize_keras_object, serialize_keras_object
+
+
+def apply_constraints(variables, constrained):
+    """Projects the ``variables`` whose ids are in ``constrained`` onto their constraints (Keras does this
+    right after each update)."""
+    for variable in variables:
+        if id(variable) in constrained:
+            variable._apply_constraint()
 
 
 def f32(value):
@@ -91,6 +99,7 @@ class Optimizer:
         self._slots = {}
         self._slot_order = []
         self._extra_variables = []
+        self._constrained = set()
 
     # ----------------------------------------------------------------- state
     @property
@@ -150,6 +159,7 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}.build expects torch tensors (e.g. model.parameters()). "
                                 f"Received at index {i}: {type(variable).__name__}")
             self._index[id(variable)] = i
+        self._constrained = {id(v) for v in self._trainable_variables if getattr(v, "constraint", None) is not None}
         if self.use_ema:
             self._add_slots("average")
         self._build_slots()
@@ -229,6 +239,8 @@ class Optimizer:
         if self.use_ema:
             self._update_moving_average()
         self._iterations += 1
+        if self._constrained:
+            apply_constraints(variables, self._constrained)
 
     def _update(self, grads, variables, lr):
         """Subclasses: update ``variables`` (and their slots) in place from ``grads`` at learning rate ``lr``."""

@@ -3,7 +3,7 @@
 import torch
 
 from lamina.optimizers.base import Optimizer
-from lamina.saving import registry
+from lamina import registry
 
 
 @registry.register_builtin("keras.optimizers")

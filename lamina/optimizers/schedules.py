@@ -8,8 +8,8 @@ import math
 
 import torch
 
-from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina import registry
+from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 _MODULE = "keras.optimizers.schedules"
 

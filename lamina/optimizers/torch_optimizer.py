@@ -10,6 +10,8 @@ is the way to keep its state (see docs/training.md).
 
 import torch
 
+from lamina.optimizers.base import apply_constraints
+
 
 class TorchOptimizer:
     """Wraps ``optimizer`` (a ``torch.optim.Optimizer``) for lamina's training loop."""
@@ -20,6 +22,7 @@ class TorchOptimizer:
         self.optimizer = optimizer
         self.iterations = 0
         self.built = False
+        self._constrained = set()
 
     def build(self, variables):
         """Checks that the PyTorch optimizer updates every trainable weight it is asked to."""
@@ -29,11 +32,35 @@ class TorchOptimizer:
             raise ValueError(f"The PyTorch optimizer {type(self.optimizer).__name__} does not hold {missing} of the "
                              "model's trainable weights: create it with `model.parameters()` after the model is "
                              "built (call the model once or build it first).")
+        self._constrained = {id(v) for v in variables if getattr(v, "constraint", None) is not None}
         self.built = True
+
+    def scale_loss(self, loss):
+        return loss
+
+    @torch.no_grad()
+    def apply(self, grads, variables):
+        """Sets each variable's ``.grad`` to its gradient and takes one step of the PyTorch optimizer."""
+        variables = list(variables)
+        if not self.built:
+            self.build(variables)
+        for gradient, variable in zip(grads, variables):
+            if variable.grad is not gradient:
+                variable.grad = gradient
+        self.step()
+        if self._constrained:
+            apply_constraints(variables, self._constrained)
+
+    def apply_gradients(self, grads_and_vars):
+        grads, variables = zip(*grads_and_vars)
+        self.apply(list(grads), list(variables))
 
     def step(self):
         self.optimizer.step()
         self.iterations += 1
+
+    def finalize_variable_values(self, var_list):
+        """Nothing to finalize: PyTorch optimizers keep no moving average of the weights."""
 
     def zero_grad(self, set_to_none=True):
         self.optimizer.zero_grad(set_to_none=set_to_none)

@@ -10,42 +10,22 @@ runs code from the file. Every write goes to a temporary file in the target dire
 import datetime
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 
 import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from lamina.layers.serialization import deserialize
+from lamina.saving.atomic import atomic_write
+from lamina.serialization import serialize_keras_object
+from lamina.version import __version__
 
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.safetensors"
 _MEMBERS = {_CONFIG, _METADATA, _WEIGHTS}
 MODEL_SUFFIX = ".lamina"
 WEIGHTS_SUFFIX = ".weights.safetensors"
-
-
-def _new_file_mode():
-    """The mode ``open(path, "w")`` would give a new file: 0o666 minus the process umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _atomic_write(filepath, write, overwrite):
-    """Calls ``write(file)`` on a temporary file beside ``filepath``, then renames it into place."""
-    filepath = os.fspath(filepath)
-    if not overwrite and os.path.exists(filepath):
-        raise FileExistsError(f"{filepath} already exists and overwrite=False.")
-    directory = os.path.dirname(os.path.abspath(filepath))
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
-    try:
-        os.chmod(temporary, _new_file_mode())  # mkstemp makes 0600 files; give the usual umask mode
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, filepath)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _weight_tensors(model):
@@ -61,16 +41,12 @@ def _weight_tensors(model):
 
 
 def _safetensors_bytes(model):
-    from safetensors.torch import save
-
-    return save(_weight_tensors(model), metadata={"format": "lamina", "layout": "keras"})
+    return save_safetensors(_weight_tensors(model), metadata={"format": "lamina", "layout": "keras"})
 
 
 def _read_safetensors(payload, filepath):
-    from safetensors.torch import load
-
     try:
-        return load(payload)
+        return load_safetensors(payload)
     except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
         raise ValueError(f"{filepath}: the weights are not a valid safetensors payload ({error}).") from None
 
@@ -102,15 +78,12 @@ def _assign(model, tensors, filepath):
 
 def save_model(model, filepath, overwrite=True):
     """Saves ``model`` (config, weights, compiled state) as a ``.lamina`` zip file."""
-    import lamina
-    from lamina.saving.serialization import serialize_keras_object
-
     filepath = os.fspath(filepath)
     if not filepath.endswith(MODEL_SUFFIX):
         raise ValueError(f"The model file name must end in {MODEL_SUFFIX!r}. Received: filepath={filepath!r}. "
                          f"Use save_weights() with a {WEIGHTS_SUFFIX!r} name to save only the weights.")
     config = json.dumps(serialize_keras_object(model))
-    metadata = json.dumps({"format": "lamina.model", "format_version": 1, "lamina_version": lamina.__version__,
+    metadata = json.dumps({"format": "lamina.model", "format_version": 1, "lamina_version": __version__,
                            "torch_version": torch.__version__,
                            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
     weights = _safetensors_bytes(model)
@@ -121,7 +94,7 @@ def save_model(model, filepath, overwrite=True):
             archive.writestr(_CONFIG, config)
             archive.writestr(_WEIGHTS, weights)
 
-    _atomic_write(filepath, write, overwrite)
+    atomic_write(filepath, write, overwrite)
 
 
 def _read_archive(filepath):
@@ -157,12 +130,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     ``safe_mode=True`` refuses to load serialized Python code (``Lambda`` layers holding a function).
     Raises ValueError naming the file if it is truncated, corrupt or not a lamina model file.
     """
-    from lamina import layers
-
     config, _, payload = _read_archive(filepath)
     if not compile:
         config = {key: value for key, value in config.items() if key != "compile_config"}
-    model = layers.deserialize(config, custom_objects=custom_objects, safe_mode=safe_mode)
+    model = deserialize(config, custom_objects=custom_objects, safe_mode=safe_mode)
     tensors = _read_safetensors(payload, filepath)
     if not compile:
         tensors = {key: value for key, value in tensors.items() if not key.startswith("optimizer/")}
@@ -176,7 +147,7 @@ def save_weights(model, filepath, overwrite=True):
     if not filepath.endswith(WEIGHTS_SUFFIX):
         raise ValueError(f"The filename must end in {WEIGHTS_SUFFIX!r}. Received: filepath={filepath!r}")
     payload = _safetensors_bytes(model)
-    _atomic_write(filepath, lambda handle: handle.write(payload), overwrite)
+    atomic_write(filepath, lambda handle: handle.write(payload), overwrite)
 
 
 def load_weights(model, filepath):

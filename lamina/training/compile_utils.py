@@ -4,9 +4,13 @@ Outputs are matched by position (lists) or by output name (dicts). With several 
 output's loss is tracked as ``<output>_loss`` and its metrics as ``<output>_<metric>``.
 """
 
+from collections.abc import MutableMapping
+
+import torch
+
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
-from lamina.engine import tree
+from lamina import tree
 
 
 def flat_outputs(value, output_names, what):
@@ -115,6 +119,7 @@ class CompileMetrics:
     def metrics(self):
         return [metric for _, metric in self.unweighted + self.weighted]
 
+    @torch.no_grad()
     def update_state(self, y_true, y_pred, sample_weight=None):
         if not self.built:
             self.build(y_true, y_pred)
@@ -128,3 +133,38 @@ class CompileMetrics:
             metric.update_state(targets[index], predictions[index])
         for index, metric in self.weighted:
             metric.update_state(targets[index], predictions[index], sample_weight=weights[index])
+
+
+class MetricResults(MutableMapping):
+    """A model's metric results by name (``get_metrics_result()``), computed when first read.
+
+    A training step returns it; nothing is computed (or read from the device) unless a callback or
+    the caller looks at a value. Entries can be added or replaced, as in a dict.
+    """
+
+    def __init__(self, model):
+        self._metrics = model.metrics
+        self._values = None
+
+    def _data(self):
+        if self._values is None:
+            self._values = {metric.name: metric.result() for metric in self._metrics}
+        return self._values
+
+    def __getitem__(self, key):
+        return self._data()[key]
+
+    def __setitem__(self, key, value):
+        self._data()[key] = value
+
+    def __delitem__(self, key):
+        del self._data()[key]
+
+    def __iter__(self):
+        return iter(self._data() if self._values is not None else [metric.name for metric in self._metrics])
+
+    def __len__(self):
+        return len(self._values) if self._values is not None else len(self._metrics)
+
+    def __repr__(self):
+        return repr(self._data())

@@ -1,7 +1,8 @@
 """Data adapters for ``fit``/``evaluate``/``predict``: arrays, generators, torch data, ``PyDataset``.
 
-Every adapter yields ``(x, y, sample_weight)`` batches of torch tensors (CPU, or where the
-user's data already lives); the step moves them to the model's device.
+Every adapter yields batches of torch tensors (CPU, or where the user's data already lives) packed
+as Keras packs them: ``x`` alone, ``(x, y)`` or ``(x, y, sample_weight)``; the loop moves them to the
+model's device and hands them to ``train_step``/``test_step``/``predict_step``.
 """
 
 import math
@@ -9,7 +10,7 @@ import math
 import numpy as np
 import torch
 
-from lamina.engine import tree
+from lamina import tree
 
 
 class PyDataset:
@@ -51,7 +52,17 @@ def to_tensor(value):
     return tensor.float() if tensor.dtype is torch.float64 else tensor
 
 
-def unpack_batch(data):
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """A batch as Keras packs it: ``x`` (``(x,)`` when ``x`` is itself a tuple or list), ``(x, y)`` or
+    ``(x, y, sample_weight)``."""
+    if y is None and sample_weight is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
     """``(x, y, sample_weight)`` from a batch given as ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sw)``."""
     if isinstance(data, list):
         data = tuple(data)
@@ -68,7 +79,21 @@ def unpack_batch(data):
 
 
 def _convert_batch(batch):
-    return tuple(tree.map_structure(to_tensor, part) if part is not None else None for part in unpack_batch(batch))
+    return pack_x_y_sample_weight(*(tree.map_structure(to_tensor, part) if part is not None else None
+                                    for part in unpack_x_y_sample_weight(batch)))
+
+
+def move(structure, device):
+    """``structure``'s tensors on ``device`` (non-blocking from pinned memory); CPU batches stay as they are."""
+    if device.type == "cpu":
+        return structure
+    return tree.map_structure(lambda t: t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t,
+                              structure)
+
+
+def batch_size_of(x):
+    """The number of samples in a batch of inputs (the first axis of its first tensor)."""
+    return next(leaf for leaf in tree.flatten(x) if leaf is not None).shape[0]
 
 
 def _num_samples(structure):
@@ -105,6 +130,11 @@ class ArrayAdapter:
         self.shuffle = shuffle
         self.num_batches = steps or math.ceil(self.size / self.batch_size)
 
+    def first_batch(self):
+        """The first batch in order (no shuffling): what a model can be built from."""
+        return pack_x_y_sample_weight(*tree.map_structure(lambda t: t[:self.batch_size] if t is not None else None,
+                                                          (self.x, self.y, self.sample_weight)))
+
     def __iter__(self):
         data = (self.x, self.y, self.sample_weight)
         if self.shuffle:
@@ -114,23 +144,23 @@ class ArrayAdapter:
         batches_per_pass = math.ceil(self.size / self.batch_size)
         for step in range(self.num_batches):
             start = (step % batches_per_pass) * self.batch_size
-            yield tree.map_structure(lambda t: t[start:start + self.batch_size] if t is not None else None, data)
+            yield pack_x_y_sample_weight(*tree.map_structure(
+                lambda t: t[start:start + self.batch_size] if t is not None else None, data))
 
-    def split(self, validation_split):
+    def split(self, validation_split, validation_batch_size=None):
         """(train, validation) adapters: the validation part is the last fraction, taken before shuffling."""
         split_at = int(math.floor(self.size * (1.0 - validation_split)))
         if split_at == 0 or split_at == self.size:
             raise ValueError(f"validation_split={validation_split} leaves no training or no validation samples "
                              f"out of {self.size}.")
 
-        def part(selector):
+        def part(selector, batch_size, shuffle):
             pick = lambda t: t[selector] if t is not None else None  # noqa: E731
             return ArrayAdapter(tree.map_structure(pick, self.x), tree.map_structure(pick, self.y),
-                                pick(self.sample_weight), batch_size=self.batch_size, shuffle=self.shuffle)
+                                pick(self.sample_weight), batch_size=batch_size, shuffle=shuffle)
 
-        train, validation = part(slice(0, split_at)), part(slice(split_at, None))
-        validation.shuffle = False
-        return train, validation
+        return (part(slice(0, split_at), self.batch_size, self.shuffle),
+                part(slice(split_at, None), validation_batch_size or self.batch_size, False))
 
 
 class IterableAdapter:

@@ -1,12 +1,43 @@
-"""The training API mixed into Model: compile, fit, evaluate, predict, saving, with Keras semantics."""
+"""The training API of ``Model``, as Keras's Trainer: ``compile``, the per-batch steps, and the loops.
 
+``fit``/``evaluate``/``predict`` call ``train_step``/``test_step``/``predict_step`` once per batch;
+a subclass overrides any of them (or ``compute_loss``/``compute_metrics``) and keeps everything
+around them: callbacks, the progress bar, ``History``, ``stop_training`` and the logs a step returns.
+A step receives the batch as Keras packs it: ``x`` alone, ``(x, y)`` or ``(x, y, sample_weight)``.
+
+PyTorch has no implicit gradient tape, so a custom ``train_step`` is written as on Keras's torch
+backend (docs/training.md)::
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        loss.backward()
+        weights = self.trainable_weights
+        self.optimizer.apply([w.value.grad for w in weights], weights)
+        ...
+        return {m.name: m.result() for m in self.metrics}
+
+Nothing in a step reads a tensor back to Python: the logs a step returns are read only when a
+callback (the progress bar, History at the end of an epoch) looks at them.
+"""
+
+import inspect
+import logging
 import sys
+import warnings
 
 import torch
 
-from lamina.engine import tree
+from lamina import losses, optimizers, tree
+from lamina import metrics as metrics_module
+from lamina.callbacks import CallbackList, LazyLogs, pythonify_logs
+from lamina.serialization import serialize_keras_object
 from lamina.training import data as data_module
-from lamina.training.step import Steps
+from lamina.training.compile_utils import CompileLoss, CompileMetrics, MetricResults
+
+logger = logging.getLogger("lamina")
 
 
 class Trainer:
@@ -15,42 +46,60 @@ class Trainer:
     def __init__(self):
         self.compiled = False
         self.optimizer = None
+        self.loss = None
         self.stop_training = False
+        self.stop_evaluating = False
+        self.stop_predicting = False
         self.history = None
+        self.steps_per_execution = 1
+        self.jit_compile = False
+        self.run_eagerly = False
         self._compile_loss = None
         self._compile_metrics = None
         self._loss_tracker = None
         self._compile_config = None
-        self._steps = None
         self._initial_epoch = None
+        self.train_function = self.test_function = self.predict_function = None
+        self._compute_loss_has_training_arg = "training" in inspect.signature(self.compute_loss).parameters
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
-                run_eagerly=False, jit_compile=False, steps_per_execution=1):
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
         """Configures training: optimizer, loss(es), metrics, by name or object (per output for several outputs).
 
-        ``jit_compile=True`` runs the forward pass and loss under ``torch.compile`` (eager fallback, logged).
-        ``run_eagerly`` and ``steps_per_execution`` are accepted for Keras compatibility: steps always run
-        eagerly one batch at a time unless ``jit_compile``.
+        ``optimizer`` may also be any ``torch.optim.Optimizer``. With a float16 mixed-precision policy
+        and ``auto_scale_loss``, the optimizer is wrapped in a ``LossScaleOptimizer``, as Keras does.
+        ``jit_compile=True`` runs each train/test/predict step under ``torch.compile`` (eager fallback,
+        logged); ``"auto"`` (Keras's default) runs eagerly, as Keras does on torch. ``run_eagerly`` is
+        accepted for Keras compatibility and turns ``jit_compile`` off.
         """
-        from lamina import metrics as metrics_module
-        from lamina import optimizers
-        from lamina.training.compile_utils import CompileLoss, CompileMetrics
-
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) \
+                or steps_per_execution < 1:
+            raise ValueError("compile: `steps_per_execution` must be a positive int. "
+                             f"Received: steps_per_execution={steps_per_execution!r}")
         self.optimizer = optimizers.get(optimizer)
+        if auto_scale_loss and self._computes_in_float16() \
+                and not isinstance(self.optimizer, optimizers.LossScaleOptimizer):
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         names = self._output_names()
+        self.loss = loss
         self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
-        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names)
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names) \
+            if metrics is not None or weighted_metrics is not None else None
         self._loss_tracker = metrics_module.Mean(name="loss")
-        self.jit_compile = bool(jit_compile)
         self.run_eagerly = bool(run_eagerly)
+        self.jit_compile = jit_compile is True and not self.run_eagerly
         self.steps_per_execution = steps_per_execution
         self._compile_config = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
                                 "metrics": metrics, "weighted_metrics": weighted_metrics,
                                 "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
                                 "jit_compile": jit_compile}
-        self._steps = None
+        self.train_function = self.test_function = self.predict_function = None
+        self.stop_training = False
         self.compiled = True
+
+    def _computes_in_float16(self):
+        return any(layer.dtype_policy.compute_dtype == "float16" for layer in self._flatten_layers())
 
     def _output_names(self):
         names = getattr(self, "output_names", None)
@@ -63,8 +112,6 @@ class Trainer:
         """The ``compile`` arguments in Keras-form (serialized objects), or None if not compiled."""
         if not self.compiled:
             return None
-        from lamina.saving.serialization import serialize_keras_object
-
         config = dict(self._compile_config, optimizer=self.optimizer)
         if not hasattr(self.optimizer, "get_config"):
             del config["optimizer"]  # a PyTorch optimizer has no Keras config (docs/training.md)
@@ -72,8 +119,6 @@ class Trainer:
 
     def compile_from_config(self, config):
         """Compiles from ``get_compile_config()``'s output."""
-        from lamina import losses, metrics, optimizers
-
         def deserialize(value, get):
             if isinstance(value, dict) and "class_name" not in value:
                 return {key: deserialize(item, get) for key, item in value.items()}
@@ -87,7 +132,7 @@ class Trainer:
         config["optimizer"] = optimizers.get(config["optimizer"])
         config["loss"] = deserialize(config.get("loss"), losses.get)
         for key in ("metrics", "weighted_metrics"):
-            config[key] = deserialize(config.get(key), metrics.get)
+            config[key] = deserialize(config.get(key), metrics_module.get)
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_weights)
@@ -96,21 +141,22 @@ class Trainer:
         if not self.compiled:
             raise RuntimeError(f"You must call `compile()` before using the model in `{method}()`.")
 
-    def _get_steps(self):
-        if self._steps is None:
-            self._steps = Steps(self, jit_compile=getattr(self, "jit_compile", False))
-            if not self.optimizer.built:
-                self.optimizer.build(self.trainable_weights)
-        return self._steps
-
     # ------------------------------------------------------------------ metrics
     @property
     def metrics(self):
-        """The loss tracker, per-output loss trackers and compiled metrics (once built)."""
-        if not self.compiled:
-            return []
-        found = [self._loss_tracker] + (self._compile_loss.trackers if self._compile_loss else [])
-        return found + self._compile_metrics.metrics
+        """The loss tracker, per-output loss trackers and compiled metrics (once built), then the metrics
+        the model and its layers keep as attributes (a nested model's own compiled metrics excluded)."""
+        found = []
+        if self.compiled:
+            found.append(self._loss_tracker)
+            if self._compile_loss is not None:
+                found.extend(self._compile_loss.trackers)
+            if self._compile_metrics is not None:
+                found.extend(self._compile_metrics.metrics)
+        for layer in self._flatten_layers():
+            if layer is self or not isinstance(layer, Trainer):
+                found.extend(metric for metric in layer._tracked_metrics if metric not in found)
+        return found
 
     @property
     def metrics_names(self):
@@ -120,160 +166,278 @@ class Trainer:
         for metric in self.metrics:
             metric.reset_state()
 
-    def _metric_tensors(self):
-        return {metric.name: metric.result() for metric in self.metrics}
+    def get_metrics_result(self):
+        """The metrics' results by name, as tensors; computed when first read."""
+        return MetricResults(self)
 
-    def _metric_values(self):
-        """The metrics as Python floats, read from the device in one transfer."""
-        tensors = self._metric_tensors()
-        if not tensors:
-            return {}
-        values = torch.stack([torch.as_tensor(v, dtype=torch.float32).reshape(()).cpu() for v in tensors.values()])
-        return dict(zip(tensors, values.tolist()))
+    # ------------------------------------------------------------------ the per-batch steps
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus ``self.losses`` (regularization, activity and ``add_loss`` terms).
+
+        Override it for a custom loss; raises ValueError when there is no loss at all.
+        """
+        total = self._compile_loss(y, y_pred, sample_weight) if self._compile_loss is not None else None
+        extra = self.losses
+        if extra:
+            added = torch.stack([value.float().sum() for value in extra]).sum()
+            total = added if total is None else total + added
+        if total is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        return total
+
+    def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """``compute_loss``, for overrides written before Keras 3.3 added its ``training`` argument."""
+        if self._compute_loss_has_training_arg:
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics; returns ``get_metrics_result()`` (the logs of the step)."""
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def train_step(self, data):
+        """One update on a batch: forward, loss, backward, ``optimizer.apply``; returns the logs."""
+        x, y, sample_weight = data_module.unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=True)
+        self.zero_grad()
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=data_module.batch_size_of(x))
+        weights = self.trainable_weights
+        if weights:
+            self.optimizer.scale_loss(loss).backward()
+            self.optimizer.apply([weight.grad for weight in weights], weights)
+        else:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data):
+        """Loss and metrics on a batch, without updating weights; returns the logs."""
+        x, y, sample_weight = data_module.unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        if self._has_loss():
+            loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+            self._loss_tracker.update_state(loss, sample_weight=data_module.batch_size_of(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _has_loss(self):
+        """Whether ``compute_loss`` has something to compute (``evaluate`` also works with metrics only)."""
+        return type(self).compute_loss is not Trainer.compute_loss or self._compile_loss is not None \
+            or bool(self.losses)
+
+    def predict_step(self, data):
+        """The model's outputs for a batch."""
+        x, _, _ = data_module.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
+    def make_train_function(self, force=False):
+        """The function ``fit`` calls per batch: ``train_step`` (under ``torch.compile`` with ``jit_compile``)."""
+        if self.train_function is None or force:
+            self.train_function = self._step_function(self.train_step)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if self.test_function is None or force:
+            self.test_function = self._step_function(torch.no_grad()(self.test_step))
+        return self.test_function
+
+    def make_predict_function(self, force=False):
+        if self.predict_function is None or force:
+            self.predict_function = self._step_function(torch.inference_mode()(self.predict_step))
+        return self.predict_function
+
+    def _step_function(self, step):
+        """``step``, compiled with ``torch.compile`` when ``jit_compile``; a compiler failure is logged and
+        the model runs eagerly from then on."""
+        if not self.jit_compile:
+            return step
+        state = {"function": torch.compile(step)}
+
+        def run(data):
+            try:
+                return state["function"](data)
+            except Exception as error:  # noqa: BLE001 - any compiler failure means: run eagerly
+                if state["function"] is step:
+                    raise
+                logger.warning("jit_compile: torch.compile failed (%s: %s); model '%s' trains eagerly.",
+                               type(error).__name__, error, self.name)
+                state["function"] = step
+                return step(data)
+
+        return run
+
+    def _prepare(self, adapter=None):
+        """Builds what the loop needs before its first batch: the model (from a first batch of arrays) and
+        the optimizer; returns the device batches are moved to (the model's, read now)."""
+        if not self.built and isinstance(adapter, data_module.ArrayAdapter) and adapter.size:
+            x = data_module.unpack_x_y_sample_weight(adapter.first_batch())[0]
+            try:
+                self.build(tree.map_structure(lambda t: (None,) + tuple(t.shape[1:]), x))
+            except Exception as error:  # noqa: BLE001 - any failure: the first batch builds the model eagerly
+                logger.debug("Model '%s' could not be built symbolically (%s); the first batch builds it.",
+                             self.name, error)
+        if self.optimizer is not None and self.built and not self.optimizer.built:
+            self.optimizer.build(self.trainable_weights)
+        return self._device() or torch.device("cpu")
+
+    def _get_metrics_result_or_logs(self, logs):
+        """The model's metrics when the step's logs name exactly them (Keras's rule), else the logs."""
+        results = self.get_metrics_result()
+        if isinstance(logs, MetricResults) or isinstance(logs, dict) and set(logs) == set(results):
+            return results
+        return logs
 
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_freq=1):
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Trains for ``epochs`` epochs; returns the ``History`` callback (see Keras ``Model.fit``)."""
-        from lamina.callbacks import CallbackList, LazyLogs
-        from lamina.memory import retain_freed_memory
-
         self._assert_compiled("fit")
-        retain_freed_memory()
         if validation_split and validation_data is None:
             adapter = data_module.make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
                                                class_weight)
             if not isinstance(adapter, data_module.ArrayAdapter):
                 raise ValueError("`validation_split` is only supported for arrays and tensors; pass "
                                  f"`validation_data` instead. Received x of type {type(x).__name__}.")
-            train, validation = adapter.split(validation_split)
+            train, validation = adapter.split(validation_split, validation_batch_size)
             train.num_batches = steps_per_epoch or train.num_batches
         else:
             train = data_module.make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
             validation = None
             if validation_data is not None:
-                validation = data_module.make_adapter(*_unpack_validation(validation_data), batch_size=batch_size,
+                validation = data_module.make_adapter(*data_module.unpack_x_y_sample_weight(validation_data),
+                                                      batch_size=validation_batch_size or batch_size,
                                                       steps=validation_steps)
         verbose = _resolve_verbose(verbose)
-        callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-                                 verbose=verbose, epochs=epochs, steps=train.num_batches)
-        steps = self._get_steps()
+        callbacks = _callback_list(callbacks, self, add_history=True, verbose=verbose, epochs=epochs,
+                                   steps=train.num_batches)
+        device = self._prepare(train)
+        train_function = self.make_train_function()
         self.stop_training = False
         self._initial_epoch = None
         callbacks.on_train_begin()
         initial_epoch = self._initial_epoch if self._initial_epoch is not None else initial_epoch
-        batch_logs = LazyLogs(self._metric_values)
-        epoch_logs = {}
+        batch_logs = LazyLogs()
+        training_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            for index, (batch_x, batch_y, batch_weight) in enumerate(train):
+            self.train()
+            logs = {}
+            for index, data in enumerate(train):
                 callbacks.on_train_batch_begin(index)
-                steps.train(batch_x, batch_y, batch_weight)
-                callbacks.on_train_batch_end(index, batch_logs.refresh())
+                logs = train_function(data_module.move(data, device))
+                callbacks.on_train_batch_end(index, batch_logs.refresh(logs))
                 if self.stop_training:
                     break
-            epoch_logs = self._metric_values()
+            epoch_logs = pythonify_logs(self._get_metrics_result_or_logs(logs))
+            self.eval()
             if validation is not None and _should_validate(epoch, validation_freq):
-                validation_logs = self._run_evaluation(validation, callbacks)
+                validation_logs = self._run_evaluation(validation, callbacks, device)
                 epoch_logs.update({f"val_{name}": value for name, value in validation_logs.items()})
             callbacks.on_epoch_end(epoch, epoch_logs)
+            training_logs = epoch_logs
             if self.stop_training:
                 break
-        callbacks.on_train_end(epoch_logs)
+        if isinstance(self.optimizer, optimizers.Optimizer) and epochs > initial_epoch:
+            self.optimizer.finalize_variable_values(self.trainable_weights)
+        callbacks.on_train_end(training_logs)
         return self.history
 
     # ------------------------------------------------------------------ evaluate / predict
-    def _run_evaluation(self, adapter, callbacks):
-        steps = self._get_steps()
+    def _run_evaluation(self, adapter, callbacks, device):
+        test_function = self.make_test_function()
         self.reset_metrics()
+        self.stop_evaluating = False
         callbacks.on_test_begin()
         logs = {}
-        for index, (batch_x, batch_y, batch_weight) in enumerate(adapter):
+        for index, data in enumerate(adapter):
             callbacks.on_test_batch_begin(index)
-            steps.test(batch_x, batch_y, batch_weight)
+            logs = test_function(data_module.move(data, device))
             callbacks.on_test_batch_end(index)
-        logs = self._metric_values()
+            if self.stop_evaluating:
+                break
+        logs = pythonify_logs(self._get_metrics_result_or_logs(logs))
         callbacks.on_test_end(logs)
         return logs
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         """Loss and metrics on the data: a scalar, a list in ``metrics_names`` order, or a dict."""
-        from lamina.callbacks import CallbackList
-
         self._assert_compiled("evaluate")
         adapter = data_module.make_adapter(x, y, sample_weight, batch_size, steps)
         verbose = _resolve_verbose(verbose)
-        callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                                 steps=adapter.num_batches, mode="test")
-        logs = self._run_evaluation(adapter, callbacks)
-        return _format_results(logs, return_dict)
+        callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="test")
+        device = self._prepare(adapter)
+        self.eval()
+        logs = self._run_evaluation(adapter, callbacks, device)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for ``x``, batched without autograd, as NumPy arrays (structured like the outputs)."""
-        from lamina.callbacks import CallbackList
-
         adapter = data_module.make_adapter(x, batch_size=batch_size, steps=steps)
         verbose = _resolve_verbose(verbose)
-        callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                                 steps=adapter.num_batches, mode="predict")
-        step = self._steps or Steps(self)
+        callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="predict")
+        device = self._device() or torch.device("cpu")
+        predict_function = self.make_predict_function()
+        self.eval()
+        self.stop_predicting = False
         outputs = []
         callbacks.on_predict_begin()
-        for index, (batch_x, _, _) in enumerate(adapter):
+        for index, data in enumerate(adapter):
             callbacks.on_predict_batch_begin(index)
-            outputs.append(step.predict(batch_x))
+            outputs.append(predict_function(data_module.move(data, device)))
             callbacks.on_predict_batch_end(index, {"outputs": outputs[-1]})
+            if self.stop_predicting:
+                break
         callbacks.on_predict_end()
         if not outputs:
             raise ValueError("predict() received no batches: the input data is empty.")
         return _to_numpy(outputs)
 
+    def _flatten_metrics_in_order(self, logs):
+        """The logs as a list in ``metrics_names`` order (then any other keys, sorted); one value alone."""
+        names = [name for name in self.metrics_names if name in logs]
+        values = [logs[name] for name in names] + [logs[key] for key in sorted(logs) if key not in names]
+        return values[0] if len(values) == 1 else values
+
     # ------------------------------------------------------------------ single batches
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One update on one batch; returns the running metrics (as Keras, they accumulate across calls)."""
+        """One update on one batch; returns its loss and metrics (reset before the batch, as Keras 3)."""
         self._assert_compiled("train_on_batch")
-        self._get_steps().train(*_single_batch(x, y, sample_weight, class_weight))
-        return _format_results(self._metric_values(), return_dict)
+        data, device = self._single_batch(x, y, sample_weight, class_weight)
+        self.reset_metrics()
+        logs = pythonify_logs(self.make_train_function()(data_module.move(data, device)))
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch (metrics reset first)."""
         self._assert_compiled("test_on_batch")
+        data, device = self._single_batch(x, y, sample_weight)
         self.reset_metrics()
-        self._get_steps().test(*_single_batch(x, y, sample_weight))
-        return _format_results(self._metric_values(), return_dict)
+        logs = pythonify_logs(self.make_test_function()(data_module.move(data, device)))
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
         """The outputs for one batch, as NumPy arrays."""
-        x, _, _ = _single_batch(x)
-        return _to_numpy([(self._steps or Steps(self)).predict(x)])
+        data, device = self._single_batch(x)
+        return _to_numpy([self.make_predict_function()(data_module.move(data, device))])
 
-    # ------------------------------------------------------------------ saving and summary
-    def save(self, filepath, overwrite=True):
-        """Writes the model (config, weights, compiled state) to a ``.lamina`` zip file, atomically."""
-        from lamina.saving.model_file import save_model
+    def _single_batch(self, x, y=None, sample_weight=None, class_weight=None):
+        """One whole batch, packed as Keras packs it, and the device to run it on."""
+        adapter = data_module.make_adapter(x, y, sample_weight, class_weight=class_weight)
+        if isinstance(adapter, data_module.ArrayAdapter):
+            adapter.batch_size, adapter.num_batches = max(adapter.size, 1), 1
+        return next(iter(adapter)), self._prepare(adapter)
 
-        save_model(self, filepath, overwrite=overwrite)
 
-    def save_weights(self, filepath, overwrite=True):
-        """Writes the weights (Keras layouts) to a ``.weights.safetensors`` file, atomically."""
-        from lamina.saving.model_file import save_weights
-
-        save_weights(self, filepath, overwrite=overwrite)
-
-    def load_weights(self, filepath):
-        """Loads weights from a ``.weights.safetensors`` file or a ``.lamina`` model file."""
-        from lamina.saving.model_file import load_weights
-
-        load_weights(self, filepath)
-
-    def summary_string(self, line_length=None, show_trainable=False):
-        """``model.summary()``'s table as a string."""
-        from lamina.engine.summary import format_summary
-
-        return format_summary(self, line_length=line_length, show_trainable=show_trainable)
+def _callback_list(callbacks, model, add_history=False, verbose=1, **params):
+    """``callbacks`` as a CallbackList with the progress bar (and History in ``fit``) added, as Keras."""
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
+                        verbose=verbose, **params)
 
 
 def _resolve_verbose(verbose):
@@ -288,29 +452,8 @@ def _should_validate(epoch, validation_freq):
     return epoch + 1 in validation_freq
 
 
-def _unpack_validation(validation_data):
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
-        return data_module.unpack_batch(tuple(validation_data))
-    return validation_data, None, None
-
-
-def _single_batch(x, y=None, sample_weight=None, class_weight=None):
-    """``(x, y, sample_weight)`` tensors of one whole batch."""
-    adapter = data_module.make_adapter(x, y, sample_weight, class_weight=class_weight)
-    if isinstance(adapter, data_module.ArrayAdapter):
-        adapter.batch_size, adapter.num_batches = adapter.size, 1
-    return next(iter(adapter))
-
-
 def _to_numpy(outputs):
     """Per-batch output structures concatenated into NumPy arrays (half floats read as float32)."""
     flat = [torch.cat(parts) for parts in zip(*(tree.flatten(o) for o in outputs))]
     flat = [(t.float() if t.is_floating_point() and t.itemsize < 4 else t).cpu().numpy() for t in flat]
     return tree.pack_sequence_as(outputs[0], flat)
-
-
-def _format_results(logs, return_dict):
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values

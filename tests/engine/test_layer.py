@@ -6,7 +6,8 @@ import torch
 
 import lamina
 from lamina import layers, regularizers
-from lamina.engine.layer import Layer, Permuted, clear_session
+from lamina.engine.layer import Layer, Permuted
+from lamina.utils import clear_session
 from lamina.testing import run_layer_test
 
 

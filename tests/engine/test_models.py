@@ -8,7 +8,7 @@ import torch
 
 import lamina
 from lamina.engine.layer import Layer
-from lamina.saving.registry import register_serializable
+from lamina.saving import register_serializable
 
 
 @register_serializable(package="lamina_tests")

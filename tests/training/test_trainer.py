@@ -187,4 +187,4 @@ def test_mixed_precision_trains_with_float32_weights(data, policy):
     losses = model.fit(x, target, epochs=4, verbose=0).history["loss"]
     assert losses[-1] < losses[0] and all(w.dtype == torch.float32 for w in model.weights)
     assert model.predict(x, verbose=0).dtype == np.float32
-    assert (model._steps.scaler is not None) == (policy == "mixed_float16")
+    assert isinstance(model.optimizer, lamina.optimizers.LossScaleOptimizer) == (policy == "mixed_float16")

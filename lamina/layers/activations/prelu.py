@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from lamina import constraints, initializers, regularizers
 from lamina.engine.input_spec import InputSpec
 from lamina.layers.activations.base_activation import ActivationLayer
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from lamina import activations
 from lamina.layers.activations.base_activation import ActivationLayer, check_non_negative
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

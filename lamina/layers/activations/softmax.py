@@ -4,7 +4,7 @@ import torch
 
 from lamina import activations
 from lamina.layers.activations.base_activation import ActivationLayer
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

@@ -3,7 +3,7 @@
 
 from lamina.layers.convolutional.base_conv import CONV_FUNCTIONS, BaseConvolution, torch_kernel_layout
 from lamina.ops import arguments
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 _CONV_KEYS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups",
               "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",

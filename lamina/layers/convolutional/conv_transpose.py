@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from lamina.layers.convolutional.base_conv import BaseConvolution, torch_kernel_layout
 from lamina.ops import arguments
 from lamina.ops import padding as padding_ops
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 _TRANSPOSE_FUNCTIONS = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 

@@ -1,7 +1,7 @@
 """Cropping1D, Cropping2D, Cropping3D: remove cells at the borders of the spatial axes (a view, no copy)."""
 
 from lamina.layers.convolutional.base_border import BaseBorder
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 class BaseCropping(BaseBorder):

@@ -6,7 +6,7 @@ weight (in·dm, 1, *k) is a view of it."""
 from lamina.layers.convolutional.base_conv import CONV_FUNCTIONS, BaseConvolution
 from lamina.engine.layer import Permuted
 from lamina.ops import arguments
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 def depthwise_layout(rank):

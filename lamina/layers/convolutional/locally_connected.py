@@ -8,7 +8,7 @@ import torch
 
 from lamina.layers.convolutional.base_conv import BaseConvolution
 from lamina.ops import arguments
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 class BaseLocallyConnected(BaseConvolution):

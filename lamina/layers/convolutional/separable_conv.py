@@ -5,7 +5,7 @@ convolution with the bias. Keras layouts: depthwise (*k, in, depth_multiplier), 
 from lamina.layers.convolutional.base_conv import CONV_FUNCTIONS, BaseConvolution, torch_kernel_layout
 from lamina.layers.convolutional.depthwise_conv import depthwise_convolve, depthwise_layout
 from lamina.ops import arguments
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 class BaseSeparableConv(BaseConvolution):

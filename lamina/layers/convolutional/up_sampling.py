@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.ops import arguments
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 class BaseUpSampling(Layer):

@@ -3,7 +3,7 @@
 import torch.nn.functional as F
 
 from lamina.layers.convolutional.base_border import BaseBorder
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 class BaseZeroPadding(BaseBorder):

@@ -7,7 +7,7 @@ from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, Permuted
 from lamina.layers.core.lora import LoraMixin
 from lamina.ops.arguments import check_positive_int
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 # The kernel is stored as (units, in), torch.nn.Linear's layout, so the call is one F.linear (addmm).
 _KERNEL_LAYOUT = Permuted((1, 0))

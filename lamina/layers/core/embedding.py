@@ -4,12 +4,12 @@ import torch
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
-from lamina.engine.dtype_policy import TORCH_DTYPES
+from lamina.dtypes import TORCH_DTYPES
 from lamina.engine.layer import Layer
 from lamina.layers.core.dense import check_no_quantization
 from lamina.layers.core.lora import LoraMixin
 from lamina.ops.arguments import check_positive_int
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

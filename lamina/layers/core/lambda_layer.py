@@ -7,11 +7,11 @@ import types
 
 import torch
 
-from lamina.engine import tree
+from lamina import tree
 from lamina.engine.layer import Layer, is_shape, specs_from_shapes
-from lamina.engine.shape_inference import infer_output_spec
-from lamina.saving import registry
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.symbolic.shape_inference import infer_output_spec
+from lamina import registry
+from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 # What a deserialized Python lambda (safe_mode=False only) sees as its globals.
 _LAMBDA_GLOBALS = {"torch": torch}

@@ -8,7 +8,7 @@ the output mask is the concatenated mask, reduced with OR over the last axis.
 import torch
 
 from lamina.engine.layer import Layer
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

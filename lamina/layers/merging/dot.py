@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from lamina import config
 from lamina.engine.layer import Layer
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 def _is_int(value):

@@ -6,7 +6,7 @@ Inputs: a list of tensors whose shapes broadcast (see ``Merge``); output: the br
 import torch
 
 from lamina.layers.merging.base_merge import Merge
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 def _sum(inputs):

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from lamina.engine.input_spec import InputSpec
 from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

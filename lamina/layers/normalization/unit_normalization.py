@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from lamina.engine.layer import Layer
 from lamina.layers.normalization.base_normalization import check_axis, check_axis_bounds
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

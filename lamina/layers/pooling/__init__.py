@@ -5,7 +5,7 @@ from lamina.layers.pooling.global_pooling import (GlobalAveragePooling1D, Global
                                                   GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                                                   GlobalMaxPooling3D)
 from lamina.layers.pooling.max_pooling import MaxPooling1D, MaxPooling2D, MaxPooling3D
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 # Keras's short aliases: the same classes, also resolvable by these names in configs.
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D

@@ -1,7 +1,7 @@
 """AveragePooling1D/2D/3D: the mean over each window, padded cells left out (see ``BasePooling``)."""
 
 from lamina.layers.pooling.base_pooling import BasePooling
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

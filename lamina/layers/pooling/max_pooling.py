@@ -1,7 +1,7 @@
 """MaxPooling1D/2D/3D: the maximum over each window (see ``BasePooling`` for shapes and padding)."""
 
 from lamina.layers.pooling.base_pooling import BasePooling
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

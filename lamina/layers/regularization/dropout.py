@@ -5,7 +5,7 @@ import numbers
 from lamina.engine.input_spec import InputSpec
 from lamina.layers.regularization.base import RandomLayer, check_fraction
 from lamina.ops.arguments import normalize_data_format
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 def _check_noise_shape(noise_shape):

@@ -8,7 +8,7 @@ from lamina import regularizers
 from lamina.engine.layer import Layer
 from lamina.layers.regularization.base import RandomLayer, check_fraction
 from lamina.layers.regularization.dropout import Dropout
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946

@@ -5,7 +5,7 @@ import math
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.ops.arguments import normalize_data_format
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

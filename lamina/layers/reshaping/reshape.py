@@ -5,7 +5,7 @@ import numbers
 
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 def _is_int(value):

@@ -11,12 +11,14 @@ first unmasked step, or always zeros with ``zero_output_for_mask=True``).
 
 import torch
 
-from lamina.engine import tree
+from lamina import tree
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers.rnn import fused
 from lamina.layers.rnn.cells import RecurrentCell, initial_cell_state
-from lamina.saving.registry import register_builtin
+from lamina.layers.rnn.stacked_cells import StackedRNNCells
+from lamina.layers.serialization import deserialize, serialize
+from lamina.registry import register_builtin
 
 
 def _flat_state_sizes(state_size):
@@ -51,8 +53,6 @@ class RNN(Layer):
                  unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
-            from lamina.layers.rnn.stacked_cells import StackedRNNCells
-
             cell = StackedRNNCells(cell)
         state_size = getattr(cell, "state_size", None)
         if state_size is None or not (hasattr(cell, "call") or callable(cell)):
@@ -232,16 +232,12 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ config
     def get_config(self):
-        from lamina.saving.serialization import serialize_keras_object
-
         return {**super().get_config(), "return_sequences": self.return_sequences,
                 "return_state": self.return_state, "go_backwards": self.go_backwards, "stateful": self.stateful,
                 "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask,
-                "cell": serialize_keras_object(self.cell)}
+                "cell": serialize(self.cell)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.layers import deserialize
-
         config = dict(config)
         return cls(deserialize(config.pop("cell"), custom_objects=custom_objects), **config)

@@ -4,10 +4,11 @@ import copy
 
 import torch
 
-from lamina.engine import tree
+from lamina import tree
 from lamina.engine.layer import Layer
 from lamina.layers.rnn import fused
-from lamina.saving.registry import register_builtin
+from lamina.layers.serialization import deserialize, serialize
+from lamina.registry import register_builtin
 
 MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 _MERGE = {
@@ -20,10 +21,7 @@ _MERGE = {
 
 
 def _copy_layer(layer, name, **overrides):
-    from lamina.layers import deserialize
-    from lamina.saving.serialization import serialize_keras_object
-
-    config = serialize_keras_object(layer)
+    config = serialize(layer)
     config["config"].update(name=name, **overrides)
     return deserialize(config)
 
@@ -172,16 +170,12 @@ class Bidirectional(Layer):
     reset_state = reset_states
 
     def get_config(self):
-        from lamina.saving.serialization import serialize_keras_object
-
         return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": serialize_keras_object(self.forward_layer),
-                "backward_layer": serialize_keras_object(self.backward_layer)}
+                "layer": serialize(self.forward_layer),
+                "backward_layer": serialize(self.backward_layer)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.layers import deserialize
-
         config = copy.deepcopy(config)
         config["layer"] = deserialize(config["layer"], custom_objects=custom_objects)
         if config.get("backward_layer") is not None:

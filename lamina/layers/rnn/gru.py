@@ -5,7 +5,7 @@ import torch
 from lamina import activations
 from lamina.layers.rnn.cells import RecurrentCell
 from lamina.layers.rnn.recurrent_layer import RecurrentLayer
-from lamina.saving.registry import register_builtin
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")

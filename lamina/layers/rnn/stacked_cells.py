@@ -1,9 +1,10 @@
 """StackedRNNCells: several cells run as one, each feeding its output to the next."""
 
-from lamina.engine import tree
+from lamina import tree
 from lamina.engine.layer import Layer
 from lamina.layers.rnn.cells import initial_cell_state
-from lamina.saving.registry import register_builtin
+from lamina.layers.serialization import deserialize, serialize
+from lamina.registry import register_builtin
 
 
 def _output_size(cell):
@@ -60,13 +61,9 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self):
-        from lamina.saving.serialization import serialize_keras_object
-
-        return {**super().get_config(), "cells": [serialize_keras_object(cell) for cell in self.cells]}
+        return {**super().get_config(), "cells": [serialize(cell) for cell in self.cells]}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.layers import deserialize
-
         config = dict(config)
         return cls([deserialize(c, custom_objects=custom_objects) for c in config.pop("cells")], **config)

@@ -2,7 +2,8 @@
 
 
 from lamina.engine.layer import Layer
-from lamina.saving.registry import register_builtin
+from lamina.layers.serialization import deserialize, serialize
+from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")
@@ -54,13 +55,9 @@ class TimeDistributed(Layer):
         return outputs.reshape(batch, time, *outputs.shape[1:])
 
     def get_config(self):
-        from lamina.saving.serialization import serialize_keras_object
-
-        return {**super().get_config(), "layer": serialize_keras_object(self.layer)}
+        return {**super().get_config(), "layer": serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.layers import deserialize
-
         config = dict(config)
         return cls(deserialize(config.pop("layer"), custom_objects=custom_objects), **config)

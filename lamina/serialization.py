@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from lamina.saving import registry
+from lamina import registry
 
 
 def serialize_keras_object(obj):
@@ -33,6 +33,7 @@ def serialize_keras_object(obj):
     if not hasattr(obj, "get_config"):
         raise TypeError(f"Cannot serialize {obj!r}: it has no get_config() method.")
     cls = type(obj)
+    cls = cls.__dict__.get("_serialized_class", cls)  # a functional variant of a Model subclass writes as it
     registered = registry.get_registered_name(cls)
     module = cls.__dict__.get("_registered_module")  # set on built-ins only, not inherited by subclasses
     result = {

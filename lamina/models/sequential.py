@@ -1,11 +1,12 @@
 """Sequential: a linear stack of layers."""
 
+from lamina import serialization
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
-from lamina.engine.model import Model
-from lamina.saving import serialization
-from lamina.saving.registry import register_builtin
+from lamina.layers.serialization import deserialize
+from lamina.models.model import Model
+from lamina.registry import register_builtin
+from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.training.trainer import Trainer
 
 
@@ -23,6 +24,8 @@ class Sequential(Model):
     >>> model.output_shape
     (None, 2)
     """
+
+    _functional_arguments_allowed = False
 
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         Layer.__init__(self, trainable=trainable, name=name, **kwargs)
@@ -151,11 +154,9 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina import layers as layers_module
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:
-            model.add(layers_module.deserialize(layer_config, custom_objects=custom_objects))
+            model.add(deserialize(layer_config, custom_objects=custom_objects))
         if model._input_layer is None and config.get("build_input_shape"):
             model.build(tuple(config["build_input_shape"]))
         return model

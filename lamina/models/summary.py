@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from lamina.engine import tree
-from lamina.engine.dtype_policy import TORCH_DTYPES
+from lamina import tree
+from lamina.dtypes import TORCH_DTYPES
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.keras_tensor import KerasTensor
+from lamina.symbolic.keras_tensor import KerasTensor
 
 
 def _sample(spec):

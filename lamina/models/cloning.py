@@ -1,16 +1,12 @@
-"""Model classes and model-level helpers: ``clone_model``, ``model_from_json``."""
+"""Model-level helpers: ``clone_model``, ``model_from_config``, ``model_from_json``."""
 
 import json
 
-from lamina.engine.functional import Functional
+from lamina import tree
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.model import Model
-from lamina.engine.sequential import Sequential
-from lamina.engine import tree
-from lamina.saving.model_file import load_model, save_model
-
-__all__ = ["Model", "Sequential", "Functional", "clone_model", "load_model", "save_model", "model_from_config",
-           "model_from_json"]
+from lamina.layers.serialization import deserialize
+from lamina.models.model import Functional
+from lamina.models.sequential import Sequential
 
 
 def _clone_layer(layer):
@@ -56,9 +52,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
 
 def model_from_config(config, custom_objects=None):
     """A model (or layer) from a Keras-form config dict."""
-    from lamina import layers
-
-    return layers.deserialize(config, custom_objects=custom_objects)
+    return deserialize(config, custom_objects=custom_objects)
 
 
 def model_from_json(json_string, custom_objects=None):

@@ -1,15 +1,154 @@
-"""Functional models: the graph of nodes between symbolic inputs and outputs."""
+"""Model and Functional: a Layer that groups layers, with the training API and summaries.
 
-from lamina.engine import tree
-from lamina.engine.graph import map_graph
+``Model(inputs, outputs)`` builds a functional model (the graph of nodes between symbolic inputs
+and outputs); subclassing ``Model`` and defining ``call`` builds a subclassed one, as in Keras. A
+subclass of ``Model`` called the functional way, ``CustomModel(inputs, outputs)``, is a functional
+model that keeps the subclass's methods (``train_step``, ``compute_loss``...), as Keras's guides use it.
+"""
+
+import json
+
+from lamina import serialization, tree
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.keras_tensor import KerasTensor
-from lamina.engine.layer import Layer
-from lamina.engine.model import Model
-from lamina.engine.node import Node
-from lamina.saving import serialization
-from lamina.saving.registry import register_builtin
+from lamina.engine.layer import Layer, specs_from_shapes
+from lamina.layers.serialization import deserialize
+from lamina.models.summary import format_summary
+from lamina.registry import register_builtin
+from lamina.saving import model_file
+from lamina.symbolic.graph import map_graph
+from lamina.symbolic.keras_tensor import KerasTensor
+from lamina.symbolic.node import Node
 from lamina.training.trainer import Trainer
+
+
+@register_builtin("keras", name="Model")
+class Model(Trainer, Layer):
+    """A group of layers with ``fit``/``evaluate``/``predict``, ``summary`` and saving.
+
+    Functional: ``Model(inputs, outputs, name=None)`` where inputs/outputs are symbolic
+    tensors (or lists/dicts of them). Subclassed: ``class M(Model)`` with layers created in
+    ``__init__`` and the forward computation in ``call(inputs, training=None)``.
+    """
+
+    # False for models whose positional arguments mean something else (Sequential's layers).
+    _functional_arguments_allowed = True
+
+    def __new__(cls, *args, **kwargs):
+        if cls._functional_arguments_allowed and _functional_arguments(args, kwargs) \
+                and not issubclass(cls, Functional):
+            cls = Functional if cls is Model else _functional_variant(cls)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        Layer.__init__(self, **{k: v for k, v in kwargs.items()
+                                if k in ("name", "trainable", "dtype", "activity_regularizer")})
+        unexpected = set(kwargs) - {"name", "trainable", "dtype", "activity_regularizer"}
+        if args or unexpected:
+            raise TypeError(f"Model.__init__ got unexpected arguments {sorted(unexpected) or args}: a subclassed "
+                            "model takes name/trainable/dtype; a functional model takes (inputs, outputs).")
+        Trainer.__init__(self)
+
+    @property
+    def layers(self):
+        """The model's direct sublayers, in creation order."""
+        found = []
+
+        def collect(module):
+            for child in module.children():
+                if isinstance(child, Layer):
+                    if child not in found:
+                        found.append(child)
+                else:
+                    collect(child)
+
+        collect(self)
+        return found
+
+    def get_layer(self, name=None, index=None):
+        """A sublayer by ``name`` or by ``index`` in ``model.layers``."""
+        if (name is None) == (index is None):
+            raise ValueError(f"Provide exactly one of `name` or `index` to get_layer(). "
+                             f"Received: name={name!r}, index={index!r}")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model '{self.name}' only "
+                                 f"has {len(layers)} layers.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}.")
+
+    def build(self, input_shape):
+        """Creates the weights of a subclassed model by tracing ``call`` on fake inputs of ``input_shape``."""
+        if not self.built:
+            self.compute_output_spec(specs_from_shapes(input_shape, self.compute_dtype))
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
+        """Prints a table of layers, output shapes, parameter counts and FLOPs per sample."""
+        (print_fn or print)(self.summary_string(line_length=line_length, show_trainable=show_trainable))
+
+    def summary_string(self, line_length=None, show_trainable=False):
+        """``model.summary()``'s table as a string."""
+        return format_summary(self, line_length=line_length, show_trainable=show_trainable)
+
+    def save(self, filepath, overwrite=True):
+        """Writes the model (config, weights, compiled state) to a ``.lamina`` zip file, atomically."""
+        model_file.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Writes the weights (Keras layouts) to a ``.weights.safetensors`` file, atomically."""
+        model_file.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        """Loads weights from a ``.weights.safetensors`` file or a ``.lamina`` model file."""
+        model_file.load_weights(self, filepath)
+
+    def to_json(self, **kwargs):
+        """The model's Keras-form config as a JSON string."""
+        return json.dumps(serialization.serialize_keras_object(self), **kwargs)
+
+    def reset_states(self):
+        """Resets the state of every stateful sublayer (stateful RNNs)."""
+        for layer in self._flatten_layers(include_self=False):
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config (with "layers"/"input_layers") rebuilds the graph; else ``cls(**config)``."""
+        if "input_layers" in config and "output_layers" in config:
+            return _functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    def get_config(self):
+        if type(self).get_config is Model.get_config and type(self).__init__ is not Model.__init__:
+            return Layer.get_config(self)
+        return {"name": self.name, "trainable": self.trainable}
+
+
+def _functional_arguments(args, kwargs):
+    """Whether constructor arguments are a functional model's ``(inputs, outputs)`` (Keras's rule)."""
+    return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or ("inputs" in kwargs and "outputs" in kwargs)
+
+
+_FUNCTIONAL_VARIANTS = {}
+
+
+def _functional_variant(cls):
+    """``cls`` with Functional's graph behind its own methods: what ``CustomModel(inputs, outputs)`` builds.
+
+    The variant lists ``cls`` first in its method order, so the subclass's ``train_step``,
+    ``compute_loss`` or ``__init__`` win; it serializes as ``cls`` itself.
+    """
+    variant = _FUNCTIONAL_VARIANTS.get(cls)
+    if variant is None:
+        variant = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                                                         "_serialized_class": cls})
+        _FUNCTIONAL_VARIANTS[cls] = variant
+    return variant
 
 
 @register_builtin("keras.src.models.functional", name="Functional")  # the module Keras writes and imports
@@ -109,8 +248,6 @@ class Functional(Model):
                                lambda node, args, kwargs: node.layer.compute_output_spec(*args, **kwargs))
 
     def compute_output_shape(self, input_shape):
-        from lamina.engine.layer import specs_from_shapes
-
         specs = self.compute_output_spec(specs_from_shapes(input_shape, self.compute_dtype))
         return tree.map_structure(lambda t: t.shape, specs)
 
@@ -158,15 +295,13 @@ class Functional(Model):
                 "input_layers": references(self._inputs_struct), "output_layers": references(self._outputs_struct)}
 
 
-def functional_from_config(cls, config, custom_objects=None):
+def _functional_from_config(cls, config, custom_objects=None):
     """Rebuilds a functional model by re-calling each layer on its inbound nodes' tensors."""
-    from lamina import layers as layers_module
-
     created = {}
     produced = {}  # (layer name, node index) -> outputs
     pending = []
     for entry in config["layers"]:
-        layer = layers_module.deserialize(entry, custom_objects=custom_objects)
+        layer = deserialize(entry, custom_objects=custom_objects)
         created[entry["name"]] = layer
         if isinstance(layer, InputLayer):
             produced[(entry["name"], 0)] = layer.output

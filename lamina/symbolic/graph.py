@@ -5,7 +5,7 @@ output (a shared layer takes the deepest of its nodes), layers are listed deepes
 ties keep the order in which a depth-first walk from the outputs first meets them.
 """
 
-from lamina.engine.keras_tensor import KerasTensor
+from lamina.symbolic.keras_tensor import KerasTensor
 
 
 def node_of(tensor):

@@ -9,9 +9,9 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.utils._python_dispatch import _disable_current_modes
 
-from lamina.engine import tree
-from lamina.engine.dtype_policy import DTYPE_NAMES, TORCH_DTYPES
-from lamina.engine.keras_tensor import KerasTensor
+from lamina import tree
+from lamina.dtypes import DTYPE_NAMES, TORCH_DTYPES
+from lamina.symbolic.keras_tensor import KerasTensor
 
 _PROBE_SIZES = (83, 89)
 
