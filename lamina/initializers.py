@@ -15,8 +15,8 @@ import math
 import numpy as np
 import torch
 
-from lamina import config
-from lamina import registry
+from lamina import config, registry
+from lamina.ops.arguments import check_seed
 from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.initializers"
@@ -123,9 +123,7 @@ class RandomInitializer(Initializer):
     """Holds the seed: an int, or None for a seed drawn from torch's global RNG at the first call."""
 
     def __init__(self, seed=None):
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"{type(self).__name__}: seed must be an int or None. Received: seed={seed!r}")
-        self.seed = seed
+        self.seed = check_seed(seed, type(self).__name__)
         self._drawn_seed = None
 
     def _generator(self):

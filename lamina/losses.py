@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lamina import config
+from lamina import config, registry
 from lamina.naming import to_snake_case, unique_name
-from lamina import registry
+from lamina.ops.arguments import is_int
 from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.losses"
@@ -220,7 +220,7 @@ def _clipped_log_probabilities(y_pred, axis):
 
 
 def _check_axis(axis):
-    if isinstance(axis, bool) or not isinstance(axis, int):
+    if not is_int(axis):
         raise ValueError(f"`axis` must be of type `int`. Received: axis={axis!r} of type {type(axis)}")
 
 

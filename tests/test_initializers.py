@@ -151,7 +151,7 @@ def test_get_accepts_none_classes_instances_arrays_and_callables():
      r"RandomUniform: minval must be <= maxval. Received: minval=1, maxval=0"),
     (lambda: initializers.RandomNormal(stddev=-1), r"RandomNormal: stddev must be >= 0. Received: stddev=-1"),
     (lambda: initializers.VarianceScaling(scale=0), r"VarianceScaling: scale must be a positive float. Received: scale=0"),
-    (lambda: initializers.HeNormal(seed="7"), r"HeNormal: seed must be an int or None. Received: seed='7'"),
+    (lambda: initializers.HeNormal(seed="7"), r"HeNormal: the `seed` argument must be an int. Received: seed='7'"),
     (lambda: initializers.VarianceScaling(mode="fan"), r"mode must be one of .* Received: mode='fan'"),
     (lambda: initializers.VarianceScaling(distribution="gauss"), r"Received: distribution='gauss'"),
     (lambda: initializers.Identity()((2, 2, 2)), r"Identity: .*2D matrices. Received: shape=\(2, 2, 2\)"),

@@ -18,6 +18,8 @@ class InputLayer(Layer):
         batch_shape: full shape including the batch dimension (instead of ``shape``).
     """
 
+    is_input_layer = True
+
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
                  input_tensor=None, optional=False, name=None, ragged=False, input_shape=None, **kwargs):
         if input_shape is not None and shape is None:

@@ -56,6 +56,10 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
     """
 
     supports_masking = False
+    # The dtype of the Input a Sequential creates for this layer from `input_shape=` (None: floatx).
+    input_dtype_default = None
+    # True for InputLayer: its node starts a graph rather than consuming tensors.
+    is_input_layer = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -385,7 +389,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
             if token is not None:
                 call_context.leave(token)
         if self.supports_masking and (previous_mask is not None or self._overrides_compute_mask):
-            _set_masks(outputs, self.compute_mask(first, previous_mask))
+            set_masks(outputs, self.compute_mask(first, previous_mask))
         return outputs
 
     def _add_activity_losses(self, outputs):
@@ -520,7 +524,8 @@ def _get_mask(value):
     return None
 
 
-def _set_masks(outputs, masks):
+def set_masks(outputs, masks):
+    """Attaches ``masks`` (a structure like ``outputs``, None entries skipped) as the tensors' Keras masks."""
     if masks is None:
         return
     flat_outputs, flat_masks = tree.flatten(outputs), tree.flatten(masks)

@@ -10,7 +10,7 @@ import json
 
 from lamina import serialization, tree
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.layer import Layer, specs_from_shapes
+from lamina.engine.layer import Layer, set_masks, specs_from_shapes
 from lamina.layers.serialization import deserialize
 from lamina.models.summary import format_summary
 from lamina.registry import register_builtin
@@ -34,12 +34,17 @@ class Model(Trainer, Layer):
     _functional_arguments_allowed = True
 
     def __new__(cls, *args, **kwargs):
-        if cls._functional_arguments_allowed and _functional_arguments(args, kwargs) \
-                and not issubclass(cls, Functional):
-            cls = Functional if cls is Model else _functional_variant(cls)
+        if cls is Model and _functional_arguments(args, kwargs):
+            cls = Functional
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
+        if self._functional_arguments_allowed and _functional_arguments(args, kwargs):
+            # A subclass's __init__ passed (inputs, outputs) on: the instance becomes a functional model that
+            # keeps the subclass's methods (Keras's rule, decided by what reaches Model.__init__).
+            self.__class__ = _functional_variant(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         Layer.__init__(self, **{k: v for k, v in kwargs.items()
                                 if k in ("name", "trainable", "dtype", "activity_regularizer")})
         unexpected = set(kwargs) - {"name", "trainable", "dtype", "activity_regularizer"}
@@ -237,10 +242,7 @@ class Functional(Model):
 
     def call(self, inputs, training=None, mask=None):
         flat_inputs = self._flat_inputs(inputs)
-        if mask is not None:
-            for value, input_mask in zip(flat_inputs, tree.flatten(mask)):
-                if input_mask is not None:
-                    value._keras_mask = input_mask
+        set_masks(flat_inputs, mask)
         return self._run_graph(flat_inputs, lambda node, args, kwargs: node.layer(*args, **kwargs))
 
     def compute_output_spec(self, inputs, training=None, mask=None):

@@ -1,8 +1,8 @@
 """Sequential: a linear stack of layers."""
 
-from lamina import serialization
+from lamina import naming, serialization
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.layer import Layer
+from lamina.engine.layer import Layer, set_masks
 from lamina.layers.serialization import deserialize
 from lamina.models.model import Model
 from lamina.registry import register_builtin
@@ -53,7 +53,7 @@ class Sequential(Model):
                              f"'{layer.name}' is already the name of a layer in this model. Update the `name` "
                              "argument to pass a unique name.")
         if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
-            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape, dtype=_first_input_dtype(layer))
+            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.input_dtype_default)
         self.add_module(str(len(self._stack)), layer)
         self._stack.append(layer)
         if self._input_layer is not None:
@@ -92,7 +92,8 @@ class Sequential(Model):
     def _connect(self, index):
         """Calls layer ``index`` on the previous symbolic output, recording one node."""
         previous = self._graph_nodes[index - 1].outputs if index else self._input_layer.output
-        self._stack[index](previous)
+        with naming.name_scope(self.name, caller=self):  # weight paths read "sequential/dense/kernel", as Keras's
+            self._stack[index](previous)
         self._graph_nodes.append(self._stack[index]._inbound_nodes[-1])
         self.built = True
         self._build_input_shape = self._input_layer.batch_shape
@@ -127,6 +128,7 @@ class Sequential(Model):
         return self.outputs[0] if self.outputs else Layer.output.fget(self)
 
     def call(self, inputs, training=None, mask=None):
+        set_masks(inputs, mask)  # the first layer reads it from its input, as in a functional model
         outputs = inputs
         for layer in self._stack:
             outputs = layer(outputs)
@@ -161,7 +163,3 @@ class Sequential(Model):
             model.build(tuple(config["build_input_shape"]))
         return model
 
-
-def _first_input_dtype(layer):
-    """Integer inputs for an Embedding first layer, floats otherwise."""
-    return "int64" if type(layer).__name__ == "Embedding" else None

@@ -9,7 +9,8 @@ import numbers
 from lamina import config
 
 
-def _is_int(value):
+def is_int(value):
+    """An integer argument: a Python or NumPy integer, not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -19,9 +20,9 @@ def normalize_tuple(value, rank, arg_name, layer_name, allow_zero=False):
     >>> normalize_tuple(3, 2, "kernel_size", "Conv2D")
     (3, 3)
     """
-    if _is_int(value):
+    if is_int(value):
         values = (int(value),) * rank
-    elif isinstance(value, (tuple, list)) and len(value) == rank and all(_is_int(v) for v in value):
+    elif isinstance(value, (tuple, list)) and len(value) == rank and all(is_int(v) for v in value):
         values = tuple(int(v) for v in value)
     else:
         raise ValueError(f"{layer_name}: the `{arg_name}` argument must be an int or a tuple of {rank} ints. "
@@ -66,16 +67,16 @@ def normalize_pairs(value, rank, arg_name, layer_name):
                          f"a tuple of {rank} (before, after) pairs of non-negative ints. "
                          f"Received: {arg_name}={value!r}")
 
-    if _is_int(value):
+    if is_int(value):
         pairs = ((int(value), int(value)),) * rank
-    elif rank == 1 and isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+    elif rank == 1 and isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
         pairs = ((int(value[0]), int(value[1])),)
     elif isinstance(value, (tuple, list)) and len(value) == rank:
         pairs = []
         for item in value:
-            if _is_int(item):
+            if is_int(item):
                 pairs.append((int(item), int(item)))
-            elif isinstance(item, (tuple, list)) and len(item) == 2 and all(_is_int(v) for v in item):
+            elif isinstance(item, (tuple, list)) and len(item) == 2 and all(is_int(v) for v in item):
                 pairs.append((int(item[0]), int(item[1])))
             else:
                 fail()
@@ -87,16 +88,28 @@ def normalize_pairs(value, rank, arg_name, layer_name):
     return pairs
 
 
-def check_positive_int(value, arg_name, layer_name):
-    if not _is_int(value) or value <= 0:
-        raise ValueError(f"{layer_name}: the `{arg_name}` argument must be a positive int. "
-                         f"Received: {arg_name}={value!r}")
+def check_int(value, arg_name, owner, minimum=None):
+    """``value`` as an int (``>= minimum`` when given); ``owner`` names the layer or object in the error."""
+    if not is_int(value) or minimum is not None and value < minimum:
+        expected = "an int" if minimum is None else "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{owner}: the `{arg_name}` argument must be {expected}. Received: {arg_name}={value!r}")
     return int(value)
 
 
-def check_rate(value, arg_name, layer_name):
-    """A probability in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{layer_name}: the `{arg_name}` argument must be a float in [0, 1). "
+def check_positive_int(value, arg_name, layer_name):
+    return check_int(value, arg_name, layer_name, minimum=1)
+
+
+def check_seed(seed, owner):
+    """A random seed: None or an int."""
+    return None if seed is None else check_int(seed, "seed", owner)
+
+
+def check_fraction(value, arg_name, layer_name, allow_one=True):
+    """A real number in [0, 1] (or [0, 1) when ``allow_one`` is False), returned as given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not (0 <= value and (value <= 1 if allow_one else value < 1)):
+        interval = "[0, 1]" if allow_one else "[0, 1)"
+        raise ValueError(f"{layer_name}: the `{arg_name}` argument must be a float in {interval}. "
                          f"Received: {arg_name}={value!r}")
-    return float(value)
+    return value

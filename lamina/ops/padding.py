@@ -34,6 +34,20 @@ def conv_padding(length, kernel, stride, dilation, padding):
     return same_padding(length, kernel, stride, dilation)
 
 
+def flat_pad(pairs):
+    """Per-axis (before, after) pairs as ``torch.nn.functional.pad`` takes them: the last axis first."""
+    return [value for pair in reversed(pairs) for value in pair]
+
+
+def split_padding(pairs):
+    """(explicit, symmetric) for per-axis (before, after) pairs: ``symmetric[i] = min(pairs[i])`` is what a
+    kernel's own padding argument can do; ``explicit`` is the rest in ``F.pad`` order, None when nothing is left
+    (the odd "same" cell, the "causal" left padding)."""
+    symmetric = tuple(min(pair) for pair in pairs)
+    explicit = flat_pad([(before - m, after - m) for (before, after), m in zip(pairs, symmetric)])
+    return (explicit if any(explicit) else None), symmetric
+
+
 def conv_output_length(length, kernel, stride, dilation, padding):
     """Output length of a convolution/pooling window over ``length`` cells (None stays None)."""
     if length is None:

@@ -38,7 +38,7 @@ class Node:
 
     @property
     def is_input(self):
-        return not self.input_tensors and self.layer.__class__.__name__ == "InputLayer"
+        return not self.input_tensors and getattr(self.layer, "is_input_layer", False)
 
     @property
     def parent_nodes(self):

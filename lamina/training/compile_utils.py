@@ -83,10 +83,14 @@ def _as_float32(prediction):
     return prediction.float() if prediction.dtype.is_floating_point and prediction.itemsize < 4 else prediction
 
 
-class CompileMetrics:
-    """The compiled metrics (``metrics`` and ``weighted_metrics``), built on the first batch."""
+class CompileMetrics(metrics_module.Metric):
+    """The compiled metrics (``metrics`` and ``weighted_metrics``) as one metric named "compile_metrics",
+    as Keras 3 lists them in ``model.metrics``: ``update_state(y, y_pred, sample_weight)`` routes each
+    output to its metrics (sample weights reach only the weighted ones) and ``result()`` is a dict.
+    Built from the first batch (or its shapes)."""
 
     def __init__(self, metrics, weighted_metrics, output_names):
+        super().__init__(name="compile_metrics")
         self.output_names = list(output_names)
         self.user_metrics, self.user_weighted = metrics, weighted_metrics
         self.unweighted, self.weighted = [], []  # (output index, Metric)
@@ -117,7 +121,19 @@ class CompileMetrics:
 
     @property
     def metrics(self):
+        """The compiled metrics themselves, each output's in order."""
         return [metric for _, metric in self.unweighted + self.weighted]
+
+    @property
+    def variables(self):
+        return [variable for metric in self.metrics for variable in metric.variables]
+
+    def result(self):
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def reset_state(self):
+        for metric in self.metrics:
+            metric.reset_state()
 
     @torch.no_grad()
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -148,7 +164,13 @@ class MetricResults(MutableMapping):
 
     def _data(self):
         if self._values is None:
-            self._values = {metric.name: metric.result() for metric in self._metrics}
+            self._values = {}
+            for metric in self._metrics:
+                result = metric.result()
+                if isinstance(result, dict):
+                    self._values.update(result)
+                else:
+                    self._values[metric.name] = result
         return self._values
 
     def __getitem__(self, key):
@@ -161,10 +183,18 @@ class MetricResults(MutableMapping):
         del self._data()[key]
 
     def __iter__(self):
-        return iter(self._data() if self._values is not None else [metric.name for metric in self._metrics])
+        return iter(self._data() if self._values is not None else metric_names(self._metrics))
 
     def __len__(self):
-        return len(self._values) if self._values is not None else len(self._metrics)
+        return len(self._values) if self._values is not None else len(metric_names(self._metrics))
 
     def __repr__(self):
         return repr(self._data())
+
+
+def metric_names(metrics):
+    """The names ``metrics`` report under: a CompileMetrics reports its own metrics' names."""
+    names = []
+    for metric in metrics:
+        names.extend(m.name for m in metric.metrics) if isinstance(metric, CompileMetrics) else names.append(metric.name)
+    return names

@@ -33,9 +33,11 @@ import torch
 from lamina import losses, optimizers, tree
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs, pythonify_logs
+from lamina.dtypes import standardize_dtype
 from lamina.serialization import serialize_keras_object
+from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.training import data as data_module
-from lamina.training.compile_utils import CompileLoss, CompileMetrics, MetricResults
+from lamina.training.compile_utils import CompileLoss, CompileMetrics, MetricResults, metric_names
 
 logger = logging.getLogger("lamina")
 
@@ -144,15 +146,16 @@ class Trainer:
     # ------------------------------------------------------------------ metrics
     @property
     def metrics(self):
-        """The loss tracker, per-output loss trackers and compiled metrics (once built), then the metrics
-        the model and its layers keep as attributes (a nested model's own compiled metrics excluded)."""
+        """As Keras 3: the loss tracker, the compiled metrics (one ``CompileMetrics``), the per-output loss
+        trackers, then the metrics the model and its layers keep as attributes (a nested model's own
+        compiled metrics excluded)."""
         found = []
         if self.compiled:
             found.append(self._loss_tracker)
+            if self._compile_metrics is not None:
+                found.append(self._compile_metrics)
             if self._compile_loss is not None:
                 found.extend(self._compile_loss.trackers)
-            if self._compile_metrics is not None:
-                found.extend(self._compile_metrics.metrics)
         for layer in self._flatten_layers():
             if layer is self or not isinstance(layer, Trainer):
                 found.extend(metric for metric in layer._tracked_metrics if metric not in found)
@@ -160,7 +163,12 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        return [metric.name for metric in self.metrics]
+        """The names the metrics report under, in ``evaluate``'s order: "loss", each compiled metric's own
+        name (Keras 2's names, where Keras 3 says "compile_metrics"), the per-output losses, the rest."""
+        names = metric_names(self.metrics)
+        losses = self._compile_loss.trackers if self.compiled and self._compile_loss is not None else []
+        loss_names = [tracker.name for tracker in losses]
+        return names[:1] + loss_names + [name for name in names[1:] if name not in loss_names]
 
     def reset_metrics(self):
         for metric in self.metrics:
@@ -206,6 +214,9 @@ class Trainer:
         self._loss_tracker.update_state(loss, sample_weight=data_module.batch_size_of(x))
         weights = self.trainable_weights
         if weights:
+            if self.optimizer is None:
+                raise ValueError(f"Model '{self.name}' was compiled without an optimizer; pass one to compile() "
+                                 "to train it.")
             self.optimizer.scale_loss(loss).backward()
             self.optimizer.apply([weight.grad for weight in weights], weights)
         else:
@@ -268,18 +279,28 @@ class Trainer:
         return run
 
     def _prepare(self, adapter=None):
-        """Builds what the loop needs before its first batch: the model (from a first batch of arrays) and
-        the optimizer; returns the device batches are moved to (the model's, read now)."""
-        if not self.built and isinstance(adapter, data_module.ArrayAdapter) and adapter.size:
-            x = data_module.unpack_x_y_sample_weight(adapter.first_batch())[0]
+        """Builds what the loop needs before its first batch, as Keras's symbolic build: the model and the
+        compiled metrics (from the shapes of a first batch of arrays), and the optimizer. Returns the device
+        batches are moved to: the model's, read now (a model moved between two fits moves its batches)."""
+        unbuilt_metrics = self._compile_metrics is not None and not self._compile_metrics.built
+        if (not self.built or unbuilt_metrics) and isinstance(adapter, data_module.ArrayAdapter) and adapter.size:
+            x, y, _ = data_module.unpack_x_y_sample_weight(adapter.first_batch())
             try:
-                self.build(tree.map_structure(lambda t: (None,) + tuple(t.shape[1:]), x))
-            except Exception as error:  # noqa: BLE001 - any failure: the first batch builds the model eagerly
+                self._build_symbolically(x, y, unbuilt_metrics)
+            except Exception as error:  # noqa: BLE001 - any failure: the first batch builds them eagerly
                 logger.debug("Model '%s' could not be built symbolically (%s); the first batch builds it.",
                              self.name, error)
         if self.optimizer is not None and self.built and not self.optimizer.built:
             self.optimizer.build(self.trainable_weights)
         return self._device() or torch.device("cpu")
+
+    def _build_symbolically(self, x, y, build_metrics):
+        specs = tree.map_structure(lambda t: KerasTensor((None,) + tuple(t.shape[1:]), dtype=standardize_dtype(t.dtype)),
+                                   x)
+        if not self.built:
+            self.build(tree.map_structure(lambda spec: spec.shape, specs))
+        if build_metrics and y is not None:
+            self._compile_metrics.build(y, self.compute_output_spec(specs))
 
     def _get_metrics_result_or_logs(self, logs):
         """The model's metrics when the step's logs name exactly them (Keras's rule), else the logs."""

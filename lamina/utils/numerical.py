@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import config
+from lamina.ops.arguments import is_int
 
 
 def to_categorical(x, num_classes=None):
@@ -45,7 +46,7 @@ def normalize(x, axis=-1, order=2):
         norm = np.atleast_1d(np.linalg.norm(x, order, axis))
         norm[norm == 0] = 1
         return x / (norm if axis is None else np.expand_dims(norm, axis))
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+    if not is_int(order) or order < 1:
         raise ValueError(f"normalize: order must be an int >= 1 for tensors. Received: order={order!r}")
     x = torch.as_tensor(x)
     if x.ndim == 0:

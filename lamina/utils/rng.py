@@ -5,6 +5,8 @@ import random
 import numpy as np
 import torch
 
+from lamina.ops.arguments import is_int
+
 
 def set_random_seed(seed):
     """Seeds Python's ``random``, NumPy's global RNG and torch (CPU and every CUDA device) with ``seed``.
@@ -14,7 +16,7 @@ def set_random_seed(seed):
 
     >>> set_random_seed(42)
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+    if not is_int(seed) or not 0 <= seed < 2**32:
         raise ValueError("set_random_seed: seed must be an int in [0, 2**32). "
                          f"Received: seed={seed!r} (of type {type(seed).__name__})")
     random.seed(seed)

@@ -180,9 +180,9 @@ def test_weights_layouts_and_unit_forget_bias():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="units must be a positive integer"):
+    with pytest.raises(ValueError, match=r"LSTMCell: the `units` argument must be a positive int. Received: units="):
         LSTM(0)
-    with pytest.raises(ValueError, match="dropout must be a float between 0 and 1"):
+    with pytest.raises(ValueError, match=r"the `dropout` argument must be a float in \[0, 1\]. Received: dropout="):
         GRU(2, dropout=1.5)
     with pytest.raises(ValueError, match="expected ndim=3"):
         SimpleRNN(2)(torch.zeros(2, 3))

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from lamina import constraints, initializers, regularizers
 from lamina.engine.input_spec import InputSpec
 from lamina.layers.activations.base_activation import ActivationLayer
+from lamina.ops.arguments import is_int
 from lamina.registry import register_builtin
 
 
@@ -31,7 +32,7 @@ class PReLU(ActivationLayer):
             self.shared_axes = None
         else:
             self.shared_axes = list(shared_axes) if isinstance(shared_axes, (list, tuple)) else [shared_axes]
-            if not all(isinstance(a, int) and not isinstance(a, bool) and a >= 1 for a in self.shared_axes):
+            if not all(is_int(a) and a >= 1 for a in self.shared_axes):
                 raise ValueError(f"PReLU: `shared_axes` must hold axes >= 1 (the batch axis 0 cannot be shared). "
                                  f"Received: shared_axes={shared_axes!r}")
 

@@ -131,10 +131,7 @@ class BaseConvolution(Layer):
         if plan is None:
             pairs = [padding_ops.conv_padding(n, k, s, d, self.padding)
                      for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
-            symmetric = tuple(min(pair) for pair in pairs)
-            explicit = tuple(v for pair, m in zip(reversed(pairs), reversed(symmetric)) for v in (pair[0] - m,
-                                                                                                  pair[1] - m))
-            plan = self._pad_plans[spatial] = (explicit if any(explicit) else None, symmetric)
+            plan = self._pad_plans[spatial] = padding_ops.split_padding(pairs)
         explicit, symmetric = plan
         return (x if explicit is None else F.pad(x, explicit)), symmetric
 

@@ -3,6 +3,7 @@
 import torch.nn.functional as F
 
 from lamina.layers.convolutional.base_border import BaseBorder
+from lamina.ops.padding import flat_pad
 from lamina.registry import register_builtin
 
 
@@ -24,8 +25,7 @@ class BaseZeroPadding(BaseBorder):
         super().__init__(padding, data_format, **kwargs)
         self.padding = self._keras_amounts
         trailing = ((0, 0),) if self.data_format == "channels_last" else ()
-        # F.pad takes (before, after) pairs from the last axis backwards.
-        self._torch_pad = tuple(v for pair in reversed(self._pairs + trailing) for v in pair)
+        self._torch_pad = tuple(flat_pad(self._pairs + trailing))
 
     def call(self, inputs):
         return F.pad(inputs, self._torch_pad)

@@ -37,6 +37,8 @@ class Embedding(LoraMixin, Layer):
     _lora_regularizer = "embeddings_regularizer"
     _lora_constraint = "embeddings_constraint"
 
+    input_dtype_default = "int64"  # token ids: a Sequential built from `input_shape=` takes integers
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
                  quantization_config=None, input_length=None, **kwargs):

@@ -8,6 +8,7 @@ A ``(in, rank)`` and B ``(rank, out)``; the layer then computes with
 import torch
 
 from lamina import initializers
+from lamina.ops.arguments import check_int
 
 
 class LoraMixin:
@@ -34,8 +35,7 @@ class LoraMixin:
                              "call the layer or `layer.build(input_shape)` first.")
         if self.lora_enabled:
             raise ValueError(f"Layer '{self.name}': LoRA is already enabled; it can be enabled once per layer.")
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank <= 0:
-            raise ValueError(f"Layer '{self.name}': the LoRA `rank` must be a positive int. Received: rank={rank!r}")
+        rank = check_int(rank, "rank", f"Layer '{self.name}' (LoRA)", minimum=1)
         target = self._lora_target
         fan_in, fan_out = self._weight_specs[target].keras_shape
         regularizer = getattr(self, self._lora_regularizer)

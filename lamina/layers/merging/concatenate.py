@@ -8,6 +8,7 @@ the output mask is the concatenated mask, reduced with OR over the last axis.
 import torch
 
 from lamina.engine.layer import Layer
+from lamina.ops.arguments import check_int
 from lamina.registry import register_builtin
 
 
@@ -23,9 +24,7 @@ class Concatenate(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"Concatenate: the `axis` argument must be an int. Received: axis={axis!r}")
-        self.axis = axis
+        self.axis = check_int(axis, "axis", "Concatenate")
 
     def compute_output_shape(self, input_shape):
         if not isinstance(input_shape, (list, tuple)) or not input_shape or \

@@ -10,11 +10,8 @@ import torch.nn.functional as F
 
 from lamina import config
 from lamina.engine.layer import Layer
+from lamina.ops.arguments import is_int
 from lamina.registry import register_builtin
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @register_builtin("keras.layers")
@@ -34,18 +31,18 @@ class Dot(Layer):
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
-        if not _is_int(axes):
+        if not is_int(axes):
             if not isinstance(axes, (list, tuple)):
                 raise TypeError(f"Dot: invalid type for argument `axes`: it should be a list or an int. "
                                 f"Received: axes={axes!r}")
-            if len(axes) != 2 or not all(_is_int(a) for a in axes):
+            if len(axes) != 2 or not all(is_int(a) for a in axes):
                 raise ValueError(f"Dot: invalid format for argument `axes`: it should contain two integers. "
                                  f"Received: axes={axes!r}")
-        self.axes = axes if _is_int(axes) else tuple(axes)
+        self.axes = axes if is_int(axes) else tuple(axes)
         self.normalize = normalize
 
     def _resolve_axes(self, rank1, rank2):
-        axes = (self.axes, self.axes) if _is_int(self.axes) else tuple(self.axes)
+        axes = (self.axes, self.axes) if is_int(self.axes) else tuple(self.axes)
         resolved = (axes[0] % rank1, axes[1] % rank2)
         if 0 in resolved:
             raise ValueError(f"Dot '{self.name}': cannot take the dot product over the batch axis 0. "

@@ -2,6 +2,7 @@
 
 from lamina import constraints, initializers, regularizers
 from lamina.engine.layer import Layer
+from lamina.ops.arguments import is_int
 
 AFFINE_NAMES = ("beta_initializer", "gamma_initializer", "beta_regularizer", "gamma_regularizer",
                 "beta_constraint", "gamma_constraint")
@@ -48,10 +49,10 @@ class AffineNormalization(Layer):
 def check_axis(axis, layer_name, allow_list=True):
     """An int, or (``allow_list``) a list of ints; else a TypeError naming the layer."""
     if isinstance(axis, (list, tuple)) and allow_list and axis and \
-            all(isinstance(a, int) and not isinstance(a, bool) for a in axis):
-        return list(axis)
-    if isinstance(axis, int) and not isinstance(axis, bool):
-        return axis
+            all(is_int(a) for a in axis):
+        return [int(a) for a in axis]
+    if is_int(axis):
+        return int(axis)
     expected = "an int or a list/tuple of ints" if allow_list else "an int"
     raise TypeError(f"{layer_name}: expected {expected} for the argument `axis`. Received: axis={axis!r}")
 

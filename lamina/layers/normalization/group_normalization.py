@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from lamina.engine.input_spec import InputSpec
 from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis
+from lamina.ops.arguments import is_int
 from lamina.registry import register_builtin
 
 
@@ -27,7 +28,7 @@ class GroupNormalization(AffineNormalization):
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, **kwargs):
-        if isinstance(groups, bool) or not isinstance(groups, int) or (groups <= 0 and groups != -1):
+        if not is_int(groups) or (groups <= 0 and groups != -1):
             raise ValueError("GroupNormalization: invalid value for argument `groups`, expected a positive integer "
                              f"(or -1 for instance normalization). Received: groups={groups!r}")
         super().__init__(**kwargs)

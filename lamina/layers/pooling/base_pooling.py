@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.ops.arguments import normalize_data_format, normalize_padding, normalize_tuple
-from lamina.ops.padding import conv_output_length, same_padding
+from lamina.ops.padding import conv_output_length, flat_pad, same_padding, split_padding
 
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
@@ -71,16 +71,14 @@ class BasePooling(Layer):
 
     def _pool_same(self, x):
         pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], self.pool_size, self.strides)]
-        if all(before == after for before, after in pads):
-            # Symmetric: the kernel's own padding (-inf for max; left out of the mean for average).
-            padding = tuple(before for before, _ in pads)
-            if self.mode == "max":
-                return self._pool(x, self.pool_size, self.strides, padding)
-            return self._pool(x, self.pool_size, self.strides, padding, count_include_pad=False)
-        flat_pads = [p for pair in reversed(pads) for p in pair]  # F.pad lists the last axis first
-        if self.mode == "max":
-            return self._pool(F.pad(x, flat_pads, value=-torch.inf), self.pool_size, self.strides)
+        explicit, symmetric = split_padding(pads)
+        if self.mode == "max":  # the kernel's own padding is -inf; the odd cell is padded with -inf too
+            x = x if explicit is None else F.pad(x, explicit, value=-torch.inf)
+            return self._pool(x, self.pool_size, self.strides, symmetric)
+        if explicit is None:  # symmetric: the kernel leaves its padding out of the mean
+            return self._pool(x, self.pool_size, self.strides, symmetric, count_include_pad=False)
         # Average with the odd cell: window sums over zero padding divided by the real cells' count.
+        flat_pads = flat_pad(pads)
         ones = torch.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype, device=x.device)
         sums = self._pool(F.pad(x, flat_pads), self.pool_size, self.strides)
         counts = self._pool(F.pad(ones, flat_pads), self.pool_size, self.strides)

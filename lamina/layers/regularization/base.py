@@ -1,20 +1,9 @@
-"""Shared pieces of the random regularization layers: rate checks, seeding, Bernoulli masks."""
-
-import numbers
+"""Shared pieces of the random regularization layers: seeding and Bernoulli masks."""
 
 import torch
 
 from lamina.engine.layer import Layer
-
-
-def check_fraction(value, arg_name, layer_name, allow_one=True):
-    """A float in [0, 1] (or [0, 1) when ``allow_one`` is False)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not (0 <= value and (value <= 1 if allow_one else value < 1)):
-        interval = "[0, 1]" if allow_one else "[0, 1)"
-        raise ValueError(f"{layer_name}: the `{arg_name}` argument must be a float in {interval}. "
-                         f"Received: {arg_name}={value!r}")
-    return value
+from lamina.ops.arguments import check_seed
 
 
 class RandomLayer(Layer):
@@ -25,9 +14,7 @@ class RandomLayer(Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise ValueError(f"{type(self).__name__}: `seed` must be an int or None. Received: seed={seed!r}")
-        self.seed = seed
+        self.seed = check_seed(seed, type(self).__name__)
         self.supports_masking = True
         self._generators = {}
 

@@ -3,7 +3,8 @@
 import numbers
 
 from lamina.engine.input_spec import InputSpec
-from lamina.layers.regularization.base import RandomLayer, check_fraction
+from lamina.layers.regularization.base import RandomLayer
+from lamina.ops.arguments import check_fraction, is_int
 from lamina.ops.arguments import normalize_data_format
 from lamina.registry import register_builtin
 
@@ -12,7 +13,7 @@ def _check_noise_shape(noise_shape):
     if noise_shape is None:
         return None
     if isinstance(noise_shape, (tuple, list)) and all(
-            d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0) for d in noise_shape):
+            d is None or (is_int(d) and d > 0) for d in noise_shape):
         return tuple(noise_shape)
     raise ValueError("Dropout: `noise_shape` must be a tuple of positive ints or None (None: the input's size on "
                      f"that axis), batch axis included. Received: noise_shape={noise_shape!r}")

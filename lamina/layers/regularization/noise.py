@@ -6,7 +6,8 @@ import torch
 
 from lamina import regularizers
 from lamina.engine.layer import Layer
-from lamina.layers.regularization.base import RandomLayer, check_fraction
+from lamina.layers.regularization.base import RandomLayer
+from lamina.ops.arguments import check_fraction
 from lamina.layers.regularization.dropout import Dropout
 from lamina.registry import register_builtin
 

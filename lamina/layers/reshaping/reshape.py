@@ -5,11 +5,8 @@ import numbers
 
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+from lamina.ops.arguments import is_int
 from lamina.registry import register_builtin
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @register_builtin("keras.layers")
@@ -22,7 +19,7 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(target_shape, (tuple, list)) or not all(_is_int(d) and (d > 0 or d == -1)
+        if not isinstance(target_shape, (tuple, list)) or not all(is_int(d) and (d > 0 or d == -1)
                                                                   for d in target_shape) \
                 or list(target_shape).count(-1) > 1:
             raise ValueError("Reshape: `target_shape` must be a tuple of positive ints with at most one -1 (the "
@@ -62,7 +59,7 @@ class Permute(Layer):
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(dims, (tuple, list)) or not all(_is_int(d) for d in dims) or \
+        if not isinstance(dims, (tuple, list)) or not all(is_int(d) for d in dims) or \
                 sorted(dims) != list(range(1, len(dims) + 1)):
             raise ValueError("Permute: `dims` must be a permutation of 1..n (1-based, the batch axis excluded), "
                              f"e.g. (2, 1). Received: dims={dims!r}")
@@ -90,7 +87,7 @@ class RepeatVector(Layer):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        if not _is_int(n) or n <= 0:
+        if not is_int(n) or n <= 0:
             raise ValueError(f"RepeatVector: `n` must be a positive int. Received: n={n!r}")
         self.n = int(n)
         self.input_spec = InputSpec(ndim=2)

@@ -188,7 +188,7 @@ class RNN(Layer):
 
     def _fused_allowed(self, training):
         cell = self.cell
-        return (not self.unroll and isinstance(cell, RecurrentCell) and type(cell).__module__.startswith("lamina.")
+        return (not self.unroll and isinstance(cell, RecurrentCell) and cell.fusable
                 and cell.fused_op() is not None and not (training and 0.0 < cell.recurrent_dropout < 1.0))
 
     def _fused_call(self, sequences, states, mask):

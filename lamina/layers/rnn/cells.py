@@ -14,6 +14,7 @@ import torch
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.engine.layer import Layer
+from lamina.ops.arguments import check_fraction, check_int
 
 
 class GateLayout:
@@ -51,10 +52,7 @@ def initial_cell_state(cell, batch_size, dtype, device):
     return [torch.zeros(batch_size, size, dtype=dtype, device=device) for size in sizes]
 
 
-def _check_rate(layer_name, name, value):
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{layer_name}: {name} must be a float between 0 and 1. Received: {name}={value}")
-    return min(1.0, max(0.0, float(value)))
+_STEP_METHODS = ("call", "recurrence", "input_projection")
 
 
 class RecurrentCell(Layer):
@@ -66,8 +64,16 @@ class RecurrentCell(Layer):
 
     gates = 1
     gate_order = (0,)
+    # Whether RNN may run the cell's step as PyTorch's fused kernel. Built-in cells say so; a subclass that
+    # redefines the step (call, recurrence or input_projection) computes something else and is not fused.
+    fusable = False
     # The fused kernels take bias_ih and bias_hh; Keras has one bias (except GRU reset_after): zeros for hh.
     zero_recurrent_bias = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "fusable" not in cls.__dict__ and any(name in cls.__dict__ for name in _STEP_METHODS):
+            cls.fusable = False
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -75,16 +81,14 @@ class RecurrentCell(Layer):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
-            raise ValueError(f"{type(self).__name__}: units must be a positive integer. Received: units={units!r}")
-        self.units = int(units)
+        self.units = check_int(units, "units", type(self).__name__, minimum=1)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self._set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         self._set_weight_options("recurrent", recurrent_initializer, recurrent_regularizer, recurrent_constraint)
         self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
-        self.dropout = _check_rate(type(self).__name__, "dropout", dropout)
-        self.recurrent_dropout = _check_rate(type(self).__name__, "recurrent_dropout", recurrent_dropout)
+        self.dropout = float(check_fraction(dropout, "dropout", type(self).__name__))
+        self.recurrent_dropout = float(check_fraction(recurrent_dropout, "recurrent_dropout", type(self).__name__))
         self.seed = seed
         self._generator = None
         # (input mask, recurrent mask) shared by every step of one sequence, set by RNN.

@@ -19,6 +19,7 @@ class GRUCell(RecurrentCell):
     reset_after with tanh/sigmoid runs PyTorch's fused ``gru`` kernel.
     """
 
+    fusable = True
     gates = 3
     gate_order = (1, 0, 2)  # stored r, z, n
 

@@ -17,6 +17,7 @@ class LSTMCell(RecurrentCell):
     tanh/sigmoid activations run PyTorch's fused ``lstm`` kernel.
     """
 
+    fusable = True
     gates = 4
     gate_order = (0, 1, 2, 3)
 

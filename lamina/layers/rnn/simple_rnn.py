@@ -18,6 +18,8 @@ class SimpleRNNCell(RecurrentCell):
     bias ``(units,)``. ``activation`` tanh or relu runs PyTorch's fused ``rnn_tanh``/``rnn_relu``.
     """
 
+    fusable = True
+
     def fused_op(self):
         return _FUSED.get(self.activation)
 
