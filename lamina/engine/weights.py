@@ -210,9 +210,14 @@ class WeightsMixin:
     def _walk_trainable_weights(self):
         if not self.trainable:
             return []
-        return [getattr(owner, name) for owner, name, spec in self._weight_slots()
-                if spec.trainable and getattr(owner, "trainable", True)
-                and isinstance(getattr(owner, name), torch.nn.Parameter)]
+        found = []
+        for owner, name, spec in self._weight_slots():
+            value = getattr(owner, name)
+            if not getattr(owner, "trainable", True):
+                continue
+            if value.trainable if isinstance(value, Variable) else spec.trainable and isinstance(value, torch.nn.Parameter):
+                found.append(value)
+        return found
 
     @property
     def non_trainable_weights(self):

@@ -66,7 +66,7 @@ def test_dense_lora_freezes_kernel_and_trains_factors():
     layer(_floats((2, 4)))
     layer.enable_lora(2)
     assert [tuple(w.shape) for w in layer.trainable_weights] == [(3,), (4, 2), (2, 3)]
-    assert [tuple(w.shape) for w in layer.non_trainable_weights] == [(3, 4)]  # stored as (units, in)
+    assert [tuple(w.shape) for w in layer.non_trainable_weights] == [(4, 3)]  # stored in Keras's (in, units) layout
     assert [n for n, _ in layer.named_parameters()] == ["bias", "lora_kernel_a", "lora_kernel_b"]
     layer.trainable = True
     assert not layer.kernel.requires_grad

@@ -8,6 +8,7 @@ A ``(in, rank)`` and B ``(rank, out)``; the layer then computes with
 import torch
 
 from lamina import initializers
+from lamina.engine.weights import Structure
 from lamina.ops.arguments import check_int
 
 
@@ -46,8 +47,9 @@ class LoraMixin:
                             regularizer=regularizer)
         # Frozen as a buffer: it stays first in get_weights (Keras's order), leaves trainable_weights
         # and the optimizer's parameters, and `layer.trainable = True` cannot unfreeze it.
-        frozen = self._parameters.pop(target).detach()
+        frozen = self._parameters.pop(target).requires_grad_(False)
         self.register_buffer(target, frozen)
+        Structure.changed()
         self.lora_enabled = True
         self.lora_rank = rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else rank
