@@ -42,21 +42,17 @@ def pythonify_logs(logs):
     return flat
 
 
-class LazyLogs(MutableMapping):
-    """A batch's logs, read from the step's result only when a callback looks at them (reading them waits
-    for the device); ``refresh(logs)`` points it at the next batch's."""
+class LazyDict(MutableMapping):
+    """A dict computed on first access (``_compute()``), then read and written as a dict."""
 
-    def __init__(self):
-        self._source = None
-        self._values = None
+    _values = None
 
-    def refresh(self, source):
-        self._source, self._values = source, None
-        return self
+    def _compute(self):
+        raise NotImplementedError
 
     def _data(self):
         if self._values is None:
-            self._values = pythonify_logs(self._source)
+            self._values = self._compute()
         return self._values
 
     def __getitem__(self, key):
@@ -76,6 +72,21 @@ class LazyLogs(MutableMapping):
 
     def __repr__(self):
         return repr(self._data())
+
+
+class LazyLogs(LazyDict):
+    """A batch's logs, read from the step's result only when a callback looks at them (reading them waits
+    for the device); ``refresh(logs)`` points it at the next batch's."""
+
+    def __init__(self):
+        self._source = None
+
+    def refresh(self, source):
+        self._source, self._values = source, None
+        return self
+
+    def _compute(self):
+        return pythonify_logs(self._source)
 
 
 class CallbackList(Callback):

@@ -4,13 +4,12 @@ Outputs are matched by position (lists) or by output name (dicts). With several 
 output's loss is tracked as ``<output>_loss`` and its metrics as ``<output>_<metric>``.
 """
 
-from collections.abc import MutableMapping
-
 import torch
 
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import tree
+from lamina.callbacks.callback_list import LazyDict
 
 
 def flat_outputs(value, output_names, what):
@@ -151,45 +150,32 @@ class CompileMetrics(metrics_module.Metric):
             metric.update_state(targets[index], predictions[index], sample_weight=weights[index])
 
 
-class MetricResults(MutableMapping):
+class MetricResults(LazyDict):
     """A model's metric results by name (``get_metrics_result()``), computed when first read.
 
     A training step returns it; nothing is computed (or read from the device) unless a callback or
-    the caller looks at a value. Entries can be added or replaced, as in a dict.
+    the caller looks at a value. Entries can be added or replaced, as in a dict; its keys are known
+    without computing anything.
     """
 
     def __init__(self, model):
         self._metrics = model.metrics
-        self._values = None
 
-    def _data(self):
-        if self._values is None:
-            self._values = {}
-            for metric in self._metrics:
-                result = metric.result()
-                if isinstance(result, dict):
-                    self._values.update(result)
-                else:
-                    self._values[metric.name] = result
-        return self._values
-
-    def __getitem__(self, key):
-        return self._data()[key]
-
-    def __setitem__(self, key, value):
-        self._data()[key] = value
-
-    def __delitem__(self, key):
-        del self._data()[key]
+    def _compute(self):
+        values = {}
+        for metric in self._metrics:
+            result = metric.result()
+            if isinstance(result, dict):
+                values.update(result)
+            else:
+                values[metric.name] = result
+        return values
 
     def __iter__(self):
         return iter(self._data() if self._values is not None else metric_names(self._metrics))
 
     def __len__(self):
         return len(self._values) if self._values is not None else len(metric_names(self._metrics))
-
-    def __repr__(self):
-        return repr(self._data())
 
 
 def metric_names(metrics):
