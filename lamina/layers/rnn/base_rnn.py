@@ -73,6 +73,7 @@ class RNN(Layer):
         self.supports_masking = True
         self.input_spec = InputSpec(min_ndim=3)
         self._state_names = None
+        self._step_shape = ()
         self._state_structure = None
 
     # ------------------------------------------------------------------ shapes and build
@@ -96,6 +97,7 @@ class RNN(Layer):
                              "give the input a fixed number of time steps.")
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell._build_for((sequences_shape[0],) + tuple(sequences_shape[2:]))
+        self._step_shape = tuple(sequences_shape[2:])
         # Nesting of the states as the cell makes them (Keras packs states like the initial ones).
         self._state_structure = tree.map_structure(lambda _: None, self.get_initial_state(1))
         if self.stateful:
@@ -161,6 +163,11 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ call
     def call(self, sequences, initial_state=None, mask=None, training=None):
+        step_shape = tuple(sequences.shape[2:])
+        if step_shape != self._step_shape and (len(step_shape) != len(self._step_shape) or any(
+                built is not None and built != got for built, got in zip(self._step_shape, step_shape))):
+            raise ValueError(f"Layer '{self.name}' was built for sequences of shape (batch, time, "
+                             f"{', '.join(map(str, self._step_shape))}). Received: shape {tuple(sequences.shape)}")
         states = self._initial_states(sequences, initial_state)
         if isinstance(mask, (list, tuple)):
             mask = mask[0]

@@ -24,9 +24,29 @@ def right_padded_lengths(mask):
     return lengths if valid else None
 
 
+def check_inputs(cell, inputs, states):
+    """Raises ValueError unless ``inputs`` and ``states`` fit ``cell``'s stored weights.
+
+    PyTorch's ``_VF`` kernels read memory by the weights' shapes and check nothing (``nn.LSTM`` checks
+    before calling them): a wrong feature count reads out of bounds and corrupts memory.
+    """
+    features, batch = cell.kernel.shape[1], inputs.shape[0] if inputs.dim() else 0
+    if inputs.dim() != 3 or inputs.shape[2] != features:
+        raise ValueError(f"Layer '{cell.name}': expected sequences of shape (batch, time, {features}). "
+                         f"Received: shape {tuple(inputs.shape)}")
+    if inputs.dtype != cell.kernel.dtype or inputs.device != cell.kernel.device:
+        raise ValueError(f"Layer '{cell.name}': expected {cell.kernel.dtype} sequences on {cell.kernel.device}. "
+                         f"Received: {inputs.dtype} on {inputs.device}")
+    for state in states:
+        if tuple(state.shape) != (batch, cell.units) or state.dtype != inputs.dtype or state.device != inputs.device:
+            raise ValueError(f"Layer '{cell.name}': expected states of shape ({batch}, {cell.units}) like the "
+                             f"sequences. Received: shape {tuple(state.shape)}, {state.dtype} on {state.device}")
+
+
 def _kernel(cell, inputs, states, lengths, with_outputs=True):
     """The fused kernel over ``inputs (batch, time, in)``; returns (outputs, final flat states). With
     ``lengths`` and not ``with_outputs``, the packed outputs are not unpacked: outputs is None."""
+    check_inputs(cell, inputs, states)
     op, params = cell.fused_op(), cell.fused_params()
     if op is torch._VF.gru and gru_backward.handles(inputs, states[0], params):
         valid = None if lengths is None else torch.arange(inputs.shape[1], device=inputs.device) < lengths[:, None]
@@ -85,6 +105,8 @@ def run_bidirectional(forward_cell, backward_cell, sequences, forward_states, ba
     Returns (outputs ``(batch, time, 2·units)``: forward features, then backward features in input
     order, as Keras's Bidirectional arranges them; forward final states; backward final states).
     """
+    check_inputs(forward_cell, sequences, forward_states)
+    check_inputs(backward_cell, sequences, backward_states)
     op, params = forward_cell.fused_op(), forward_cell.fused_params() + backward_cell.fused_params()
     if op is torch._VF.gru and gru_backward.handles(sequences, forward_states[0], params):
         # one direction at a time: _kernel takes gru_backward's path for each
