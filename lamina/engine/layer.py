@@ -24,6 +24,7 @@ from lamina import naming, regularizers, tree
 from lamina.dtype_policies import get_policy, serialize_policy
 from lamina.dtypes import DTYPE_NAMES, TORCH_DTYPES
 from lamina.engine import call_context
+from lamina.engine.input_spec import InputSpec
 from lamina.engine.node_accessors import NodeAccessors
 from lamina.engine.variable import Variable
 from lamina.engine.weights import Permuted, Structure, WeightsMixin  # noqa: F401  (Permuted is public here too)
@@ -60,6 +61,10 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
     input_dtype_default = None
     # True for InputLayer: its node starts a graph rather than consuming tensors.
     is_input_layer = False
+    # Whether integer and bool inputs are cast to the layer's float dtype, as Keras's ops promote them for
+    # layers that compute on their inputs; False for layers that only move data (they keep the input's
+    # dtype) and for layers that take indices.
+    casts_integer_inputs = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -105,6 +110,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         self._autocast_dtype = TORCH_DTYPES[self.dtype_policy.compute_dtype] if self.dtype_policy.is_mixed else None
         self._plain_call = False
         self._built_rank = -1
+        self._axis_checks = ()
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
         self.input_spec = None
@@ -270,6 +276,10 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                             and is_shape(self._build_input_shape))
         self._built_rank = len(self._build_input_shape) if self._plain_call else -1
         self._propagates_masks = self.supports_masking
+        spec = self.input_spec
+        # The axes a built layer depends on (feature counts, channels), checked before any kernel runs.
+        self._axis_checks = tuple((axis, size) for axis, size in spec.axes.items() if size is not None) \
+            if isinstance(spec, InputSpec) else ()
 
     def get_build_config(self):
         if self.built and self._build_input_shape is not None:
@@ -314,14 +324,20 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         if self._plain_call and len(args) == 1 and not kwargs:
             first = args[0]
             if type(first) is torch.Tensor and first.dim() == self._built_rank \
-                    and (first.dtype is self._input_torch_dtype or not first.is_floating_point()) \
+                    and (first.dtype is self._input_torch_dtype
+                         or not (self.casts_integer_inputs or first.is_floating_point())) \
                     and not (self._propagates_masks and hasattr(first, "_keras_mask")):
-                # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call.
-                try:
-                    return _module_call(self, first)
-                except RuntimeError:
-                    self._explain_input_mismatch(first)
-                    raise
+                shape = first.shape
+                for axis, size in self._axis_checks:
+                    if shape[axis] != size:
+                        break  # the full path raises the InputSpec's clear error
+                else:
+                    # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call.
+                    try:
+                        return _module_call(self, first)
+                    except RuntimeError:
+                        self._explain_input_mismatch(first)
+                        raise
         return self._full_call(args, kwargs)
 
     def _explain_input_mismatch(self, tensor):
@@ -338,8 +354,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         if isinstance(first, KerasTensor) or (tree.is_nested(first) and
                                               any(isinstance(t, KerasTensor) for t in tree.flatten(first))):
             return self._symbolic_call(args, kwargs)
-        if type(first) is not torch.Tensor or (first.dtype is not self._input_torch_dtype and self.autocast
-                                               and first.is_floating_point()):
+        if type(first) is not torch.Tensor or first.dtype is not self._input_torch_dtype and (
+                self.autocast and first.is_floating_point() or self.casts_integer_inputs and not first.is_floating_point()):
             first = self._convert_input(first)
             args = (first,) + args[1:]
         if kwargs.get("mask") is not None:
@@ -347,7 +363,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         if not self.built:
             return self._first_call(args, kwargs)
         if self.input_spec is not None and type(first) is torch.Tensor:
-            self._check_rank(first)
+            self._check_input(first)
         return self._eager_call(first, args, kwargs)
 
     def _eager_call(self, first, args, kwargs):
@@ -419,10 +435,13 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         Node(self, (symbolic_inputs,), {}, tree.map_structure(_symbolic_like, outputs))
         return outputs
 
-    def _check_rank(self, tensor):
+    def _check_input(self, tensor):
+        """Raises the InputSpec's clear ValueError when ``tensor`` does not fit the built layer."""
         spec = self.input_spec
-        if spec.ndim is not None and tensor.dim() != spec.ndim or \
-                spec.min_ndim is not None and tensor.dim() < spec.min_ndim:
+        rank = tensor.dim()
+        if spec.ndim is not None and rank != spec.ndim or spec.min_ndim is not None and rank < spec.min_ndim \
+                or spec.max_ndim is not None and rank > spec.max_ndim \
+                or any(-rank <= axis < rank and tensor.shape[axis] != size for axis, size in self._axis_checks):
             spec.check(tuple(tensor.shape), self.name)
 
     def _symbolic_call(self, args, kwargs):
@@ -448,7 +467,13 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                 raise TypeError(f"Layer '{self.name}' could not convert its input to a tensor: received "
                                 f"{type(value).__name__} with ragged or non-numeric content.")
             value = torch.as_tensor(array, device=self._device())
-        if self.autocast and value.is_floating_point() and value.dtype is not self._input_torch_dtype:
+        if value.is_floating_point():
+            if self.autocast and value.dtype is not self._input_torch_dtype:
+                value = value.to(self._input_torch_dtype)
+        elif self.casts_integer_inputs:
+            if value.is_complex():
+                raise TypeError(f"Layer '{self.name}' ({type(self).__name__}) expects real-valued inputs. "
+                                f"Received: dtype {value.dtype}")
             value = value.to(self._input_torch_dtype)
         return value
 

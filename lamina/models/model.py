@@ -8,6 +8,8 @@ model that keeps the subclass's methods (``train_step``, ``compute_loss``...), a
 
 import json
 
+import torch
+
 from lamina import serialization, tree
 from lamina.engine.input_layer import InputLayer
 from lamina.engine.layer import Layer, set_masks, specs_from_shapes
@@ -134,6 +136,29 @@ class Model(Trainer, Layer):
         return {"name": self.name, "trainable": self.trainable}
 
 
+def conform_inputs(model_name, values, inputs):
+    """Each eager input value checked against its symbolic ``Input``, as Keras's functional models do: a
+    trailing axis of size 1 is added or removed to match the Input's rank, and every known dimension must
+    match (a ValueError names the model, the input and both shapes). Sequential models, as Keras's, run
+    their layers on whatever the first layer accepts."""
+    conformed = []
+    for index, (value, spec) in enumerate(zip(values, inputs)):
+        if isinstance(value, torch.Tensor):
+            expected, rank = spec.shape, value.dim()
+            if rank == len(expected) + 1 and value.shape[-1] == 1 or rank == len(expected) - 1 and expected[-1] == 1:
+                adjusted = value.squeeze(-1) if rank > len(expected) else value.unsqueeze(-1)
+                mask = getattr(value, "_keras_mask", None)
+                if mask is not None:
+                    adjusted._keras_mask = mask
+                value = adjusted
+            if value.dim() != len(expected) or any(size is not None and size != actual
+                                                   for size, actual in zip(expected, value.shape)):
+                raise ValueError(f"Model '{model_name}': input {index} ('{spec.name}') expects shape {expected}. "
+                                 f"Received: shape {tuple(value.shape)}")
+        conformed.append(value)
+    return conformed
+
+
 def _functional_arguments(args, kwargs):
     """Whether constructor arguments are a functional model's ``(inputs, outputs)`` (Keras's rule)."""
     return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or ("inputs" in kwargs and "outputs" in kwargs)
@@ -241,7 +266,7 @@ class Functional(Model):
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
 
     def call(self, inputs, training=None, mask=None):
-        flat_inputs = self._flat_inputs(inputs)
+        flat_inputs = conform_inputs(self.name, self._flat_inputs(inputs), self.inputs)
         set_masks(flat_inputs, mask)
         return self._run_graph(flat_inputs, lambda node, args, kwargs: node.layer(*args, **kwargs))
 

@@ -155,7 +155,7 @@ def test_embedding_weights_argument_and_enable_lora_match_keras(keras):
 @pytest.mark.parametrize("ids", [[[0, 7]], [[-1, 2]], [[100]]])
 def test_embedding_out_of_range_raises(ids):
     layer = layers.Embedding(7, 2, name="words")
-    with pytest.raises(IndexError, match=r"Layer 'words'.*\[0, 7\)"):
+    with pytest.raises(ValueError, match=r"Layer 'words'.*\[0, 7\)"):
         layer(torch.tensor(ids))
 
 

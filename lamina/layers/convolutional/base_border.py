@@ -9,6 +9,8 @@ from lamina.ops import arguments
 class BaseBorder(Layer):
     """Subclasses set ``rank``, ``argument`` ("cropping" or "padding") and ``sign`` (-1 crops, +1 pads)."""
 
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
+
     rank = None
     argument = None
     sign = None

@@ -111,7 +111,11 @@ class BaseConvolution(Layer):
                              f"data_format={self.data_format!r}) must be known. Received: "
                              f"input_shape={tuple(input_shape)}")
         self._build_weights(channels, input_shape)
-        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes=self._built_axes(input_shape))
+
+    def _built_axes(self, input_shape):
+        """The input axes the built weights fix: the channels (locally connected layers: every axis)."""
+        return {self._channel_axis: input_shape[self._channel_axis]}
 
     def call(self, inputs):
         x = inputs.movedim(-1, 1) if self._channels_last else inputs

@@ -47,6 +47,9 @@ class BaseLocallyConnected(BaseConvolution):
         self.implementation = implementation
         self._set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
 
+    def _built_axes(self, input_shape):
+        return {axis: input_shape[axis] for axis in range(1, self.rank + 2)}  # weights per position
+
     def _build_weights(self, channels, input_shape):
         spatial = self._spatial(input_shape)
         if None in spatial:

@@ -26,7 +26,7 @@ class Embedding(LoraMixin, Layer):
         input_length: Keras 2: the sequence length, giving a first layer its input shape.
 
     Input shape: integers ``(batch, ...)`` of any rank. Output shape: ``(batch, ..., output_dim)``.
-    Indices outside ``[0, input_dim)`` raise an IndexError naming the layer.
+    Indices outside ``[0, input_dim)`` raise a ValueError naming the layer.
 
     >>> Embedding(10, 4)(torch.tensor([[1, 2, 3]])).shape
     torch.Size([1, 3, 4])
@@ -38,6 +38,7 @@ class Embedding(LoraMixin, Layer):
     _lora_constraint = "embeddings_constraint"
 
     input_dtype_default = "int64"  # token ids: a Sequential built from `input_shape=` takes integers
+    casts_integer_inputs = False
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
@@ -93,7 +94,7 @@ class Embedding(LoraMixin, Layer):
     def _check_indices(self, inputs):
         low, high = torch.aminmax(inputs)
         if low < 0 or high >= self.input_dim:
-            raise IndexError(f"Layer '{self.name}': embedding indices must be in [0, {self.input_dim}) "
+            raise ValueError(f"Layer '{self.name}': embedding indices must be in [0, {self.input_dim}) "
                              f"(input_dim={self.input_dim}). Received indices in [{int(low)}, {int(high)}].")
 
     def compute_mask(self, inputs, previous_mask):

@@ -34,6 +34,8 @@ class Activation(Layer):
 class Identity(Layer):
     """Returns its input (a tensor or a structure of tensors) unchanged; masks passed on."""
 
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
@@ -52,6 +54,8 @@ class Masking(Layer):
     Input shape ``(batch, steps, ..., features)``; output the same, zeroed at masked steps, with the
     mask ``(batch, steps, ...)`` (True = keep) on ``output._keras_mask`` for the next layers.
     """
+
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)

@@ -18,6 +18,8 @@ def _shape_text(shapes):
 class Merge(Layer):
     """Elementwise merge of a list of inputs; subclasses implement ``_merge(inputs, masks)``."""
 
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
+
     supports_masking = True
 
     def _check_list(self, input_shape):

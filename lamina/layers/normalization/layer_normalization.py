@@ -5,6 +5,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from lamina.engine.input_spec import InputSpec
 from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis
 from lamina.registry import register_builtin
 
@@ -51,6 +52,9 @@ class LayerNormalization(AffineNormalization):
                              f"Received input shape {tuple(input_shape)}")
         self._axes = tuple(axes)
         self._trailing = axes == list(range(rank - len(axes), rank))
+        # The normalized axes are fixed by the weights; non-trailing axes also fix the rank.
+        self.input_spec = InputSpec(min_ndim=rank, axes={a - rank: input_shape[a] for a in axes}) if self._trailing \
+            else InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
         self._normalized_shape = tuple(input_shape[a] for a in axes)
         self._broadcast_shape = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
         self._add_affine_weights(self._normalized_shape, center=self.center and not self.rms_scaling,

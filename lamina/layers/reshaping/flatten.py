@@ -19,6 +19,8 @@ class Flatten(Layer):
     torch.Size([2, 12])
     """
 
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = normalize_data_format(data_format, "Flatten")

@@ -17,6 +17,8 @@ class Reshape(Layer):
     torch.Size([3, 6, 2])
     """
 
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
+
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(target_shape, (tuple, list)) or not all(is_int(d) and (d > 0 or d == -1)
@@ -57,6 +59,8 @@ class Permute(Layer):
     torch.Size([1, 64, 10])
     """
 
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
+
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(dims, (tuple, list)) or not all(is_int(d) for d in dims) or \
@@ -84,6 +88,8 @@ class RepeatVector(Layer):
     >>> RepeatVector(3)(torch.ones(2, 4)).shape
     torch.Size([2, 3, 4])
     """
+
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)

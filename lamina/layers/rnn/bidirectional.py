@@ -37,6 +37,8 @@ class Bidirectional(Layer):
     ``initial_state`` lists the forward states then the backward ones.
     """
 
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
+
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError(f"Bidirectional: `layer` must be a Layer instance. Received: layer={layer!r}")

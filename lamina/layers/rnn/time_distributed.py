@@ -19,6 +19,8 @@ class TimeDistributed(Layer):
     torch.Size([2, 5, 8])
     """
 
+    casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
+
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError("Please initialize `TimeDistributed` layer with a `Layer` instance. "
