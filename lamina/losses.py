@@ -263,11 +263,29 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     labels = y_true.long()
     log_prob = F.log_softmax(y_pred, dim=class_axis) if from_logits else \
         _clipped_log_probabilities(y_pred, class_axis)
-    result = -torch.gather(log_prob, class_axis, labels.unsqueeze(class_axis)).squeeze(class_axis)
+    classes = y_pred.shape[class_axis]
+    # On CPU, gather's own bounds check fails first (nothing to pay until it does); elsewhere a bad index
+    # is a device-side assert that poisons the CUDA context, so the range is checked before.
+    if labels.device.type != "cpu" and labels.numel() and not torch.compiler.is_compiling():
+        _check_labels(labels, classes)
+    try:
+        result = -torch.gather(log_prob, class_axis, labels.unsqueeze(class_axis)).squeeze(class_axis)
+    except RuntimeError:
+        _check_labels(labels, classes)
+        raise
     if valid is not None:
         result = torch.where(valid, result, torch.zeros_like(result))
         result._keras_mask = valid
     return result
+
+
+def _check_labels(labels, classes):
+    """A ValueError naming the loss, the offending label and the class count when a label is out of range."""
+    low, high = torch.aminmax(labels)
+    if low < 0 or high >= classes:
+        bad = int(low) if low < 0 else int(high)
+        raise ValueError(f"sparse_categorical_crossentropy: label {bad} is out of range for {classes} classes "
+                         f"(labels must be in [0, {classes})). Received labels in [{int(low)}, {int(high)}].")
 
 
 def _smooth_binary(y_true, label_smoothing):

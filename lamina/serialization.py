@@ -6,6 +6,7 @@ Keras configs load into lamina.
 """
 
 import contextlib
+import difflib
 import inspect
 import threading
 
@@ -83,6 +84,22 @@ def in_safe_mode():
     return getattr(_safe_mode, "value", None) is not False
 
 
+class UnknownIdentifierError(ValueError):
+    """An unknown name for an object of some kind (initializer, activation...), with the closest known one.
+
+    Layers catch it while they are constructed and name themselves and the argument (Layer.__init__).
+    """
+
+    def __init__(self, identifier, kind, known):
+        self.identifier, self.kind = identifier, kind
+        close = difflib.get_close_matches(identifier, [name for name in known if isinstance(name, str)], n=1)
+        self.suggestion = close[0] if close else None
+        hint = f"; did you mean {self.suggestion!r}?" if self.suggestion else \
+            ". Use a lamina/Keras name, register custom objects with lamina.saving.register_serializable, or pass " \
+            "custom_objects."
+        super().__init__(f"Unknown {kind}: {identifier!r}{hint}")
+
+
 def deserialize_keras_object(config, module_objects=None, custom_objects=None, safe_mode=None,
                              printable_module_name="object"):
     """Rebuilds an object from its Keras-form config.
@@ -101,9 +118,8 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
     if isinstance(config, str):
         found = registry.get_registered_object(config, custom_objects, module_objects)
         if found is None:
-            raise ValueError(f"Unknown {printable_module_name}: {config!r}. Please ensure you are using a "
-                             "lamina/Keras name, or register custom objects with "
-                             "lamina.saving.register_serializable or pass custom_objects.")
+            raise UnknownIdentifierError(config, printable_module_name,
+                                         list(module_objects or {}) + list(custom_objects or {}))
         return found
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Could not interpret {printable_module_name} config: expected a dict with a "

@@ -30,6 +30,7 @@ from lamina.engine.variable import Variable
 from lamina.engine.weights import Permuted, Structure, WeightsMixin  # noqa: F401  (Permuted is public here too)
 from lamina.metrics.base import Metric
 from lamina.naming import to_snake_case, unique_name
+from lamina.serialization import UnknownIdentifierError
 from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.symbolic.node import Node
 from lamina.symbolic.shape_inference import infer_output_spec, is_fake, real_tensor_mode
@@ -74,6 +75,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         cls._overrides_compute_mask = cls.compute_mask is not Layer.compute_mask
         if "build" in cls.__dict__:
             cls.build = _tracked_build(cls.__dict__["build"])
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _explained_init(cls.__dict__["__init__"])
         if "call" in cls.__dict__ and "forward" not in cls.__dict__:
             cls.forward = cls.call  # one frame less per call: nn.Module.__call__ runs `call` directly
 
@@ -523,6 +526,26 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def _explained_init(init):
+    """Wraps a layer's ``__init__`` so that an unknown identifier (initializer, activation...) names the layer
+    and the argument: "Dense 'dense': unknown `kernel_initializer` 'glorot_uniformm'; did you mean ...?"."""
+
+    @functools.wraps(init)
+    def explained(self, *args, **kwargs):
+        try:
+            init(self, *args, **kwargs)
+        except UnknownIdentifierError as error:
+            arguments = self.__dict__.get("_init_arguments") or {}
+            argument = next((key for key, value in arguments.items()
+                             if isinstance(value, str) and value == error.identifier), None)
+            name = self.__dict__.get("name") or arguments.get("name") or to_snake_case(type(self).__name__)
+            where = f"unknown `{argument}`" if argument else f"unknown {error.kind}"
+            hint = f"; did you mean {error.suggestion!r}?" if error.suggestion else f" (not a known {error.kind})."
+            raise ValueError(f"{type(self).__name__} '{name}': {where} {error.identifier!r}{hint}") from None
+
+    return explained
+
+
 def _tracked_build(build):
     """Wraps a layer's ``build`` so that any call (ours or the user's) records the build."""
 
@@ -609,3 +632,4 @@ def specs_from_shapes(shapes, dtype):
 
 
 Layer.build = _tracked_build(Layer.build)
+Layer.__init__ = _explained_init(Layer.__init__)

@@ -136,6 +136,20 @@ class Model(Trainer, Layer):
         return {"name": self.name, "trainable": self.trainable}
 
 
+def _module_key(model, name):
+    """The submodule name a layer called ``name`` is registered under: the name itself where PyTorch allows
+    it (so ``state_dict`` keys read ``dense.kernel``), else ``name`` with "." as "_" and a numbered suffix
+    until it neither clashes with another layer's key nor with an attribute of the model ("eval",
+    "output", "to"...). Distinct names always get distinct keys."""
+    base = name.replace(".", "_")
+    key, index = base, 0
+    while key in model._modules or hasattr(type(model), key) or key in model.__dict__ \
+            or key in model._parameters or key in model._buffers:
+        index += 1
+        key = f"{base}_{index}"
+    return key
+
+
 def conform_inputs(model_name, values, inputs):
     """Each eager input value checked against its symbolic ``Input``, as Keras's functional models do: a
     trailing axis of size 1 is added or removed to match the Input's rank, and every known dimension must
@@ -208,7 +222,7 @@ class Functional(Model):
         self._graph_layers = tuple(graph_layers)
         for layer in graph_layers:
             if not isinstance(layer, InputLayer):
-                self.add_module(layer.name.replace(".", "_"), layer)
+                self.add_module(_module_key(self, layer.name), layer)
         self._run_nodes = [node for node in self._nodes if not node.is_input]
         self.built = True
         # Keras 2's node 0 of a functional model: its own inputs and outputs.

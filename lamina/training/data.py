@@ -6,6 +6,7 @@ model's device and hands them to ``train_step``/``test_step``/``predict_step``.
 """
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -142,8 +143,10 @@ class ArrayAdapter:
             data = tree.map_structure(lambda t: t.index_select(0, order.to(t.device)) if t is not None else None,
                                       data)
         batches_per_pass = math.ceil(self.size / self.batch_size)
-        for step in range(self.num_batches):
-            start = (step % batches_per_pass) * self.batch_size
+        if self.num_batches > batches_per_pass:
+            warn_ran_out_of_data(self.num_batches, batches_per_pass)
+        for step in range(min(self.num_batches, batches_per_pass)):
+            start = step * self.batch_size
             yield pack_x_y_sample_weight(*tree.map_structure(
                 lambda t: t[start:start + self.batch_size] if t is not None else None, data))
 
@@ -189,6 +192,26 @@ class IterableAdapter:
                 break
 
 
+def warn_ran_out_of_data(steps, available):
+    """Keras's warning when ``steps`` asks for more batches than the data holds (the loop then stops early)."""
+    warnings.warn(f"Your input ran out of data: {steps} steps were asked for and the data holds {available} "
+                  "batches; the loop stops when the data ends (as Keras does), it does not repeat the data. "
+                  "Use a generator or dataset that yields at least as many batches.", stacklevel=4)
+
+
+def _as_arrays(value):
+    """Nested Python lists/tuples of numbers become one array (as Keras reads them); a list of arrays (several
+    inputs) stays a list."""
+    if isinstance(value, (list, tuple)) and value and not any(
+            isinstance(leaf, (np.ndarray, torch.Tensor)) or isinstance(leaf, dict) for leaf in tree.flatten(value)):
+        return np.asarray(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_arrays(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _as_arrays(item) for key, item in value.items()}
+    return value
+
+
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None):
     """The adapter for ``x`` (see the module docstring); ``y``/``sample_weight`` only with arrays."""
     if isinstance(x, torch.utils.data.Dataset) and not isinstance(x, torch.utils.data.IterableDataset):
@@ -201,5 +224,5 @@ def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shu
         return IterableAdapter(x, steps=steps, shuffle=shuffle)
     if x is None:
         raise ValueError("No input data: pass `x` (arrays, a generator, a DataLoader or a PyDataset).")
-    return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps, shuffle=shuffle,
-                        class_weight=class_weight)
+    return ArrayAdapter(_as_arrays(x), _as_arrays(y), _as_arrays(sample_weight), batch_size=batch_size, steps=steps,
+                        shuffle=shuffle, class_weight=class_weight)

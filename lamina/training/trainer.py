@@ -36,6 +36,7 @@ from lamina.callbacks import CallbackList, LazyLogs, pythonify_logs
 from lamina.dtypes import standardize_dtype
 from lamina.serialization import serialize_keras_object
 from lamina.symbolic.keras_tensor import KerasTensor
+from lamina.training import arguments
 from lamina.training import data as data_module
 from lamina.training.compile_utils import CompileLoss, CompileMetrics, MetricResults, metric_names
 
@@ -315,6 +316,17 @@ class Trainer:
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Trains for ``epochs`` epochs; returns the ``History`` callback (see Keras ``Model.fit``)."""
         self._assert_compiled("fit")
+        batch_size = arguments.positive_int_or_none("fit", "batch_size", batch_size)
+        epochs = arguments.non_negative_int("fit", "epochs", epochs)
+        initial_epoch = arguments.non_negative_int("fit", "initial_epoch", initial_epoch)
+        steps_per_epoch = arguments.positive_int_or_none("fit", "steps_per_epoch", steps_per_epoch)
+        validation_steps = arguments.positive_int_or_none("fit", "validation_steps", validation_steps)
+        validation_batch_size = arguments.positive_int_or_none("fit", "validation_batch_size", validation_batch_size)
+        validation_split = arguments.validation_split("fit", validation_split)
+        validation_freq = arguments.validation_freq("fit", validation_freq)
+        verbose = arguments.verbose("fit", verbose)
+        callbacks = arguments.callbacks("fit", callbacks)
+        class_weight = arguments.class_weight("fit", class_weight)
         if validation_split and validation_data is None:
             adapter = data_module.make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle,
                                                class_weight)
@@ -387,6 +399,10 @@ class Trainer:
                  callbacks=None, return_dict=False):
         """Loss and metrics on the data: a scalar, a list in ``metrics_names`` order, or a dict."""
         self._assert_compiled("evaluate")
+        batch_size = arguments.positive_int_or_none("evaluate", "batch_size", batch_size)
+        steps = arguments.positive_int_or_none("evaluate", "steps", steps)
+        verbose = arguments.verbose("evaluate", verbose)
+        callbacks = arguments.callbacks("evaluate", callbacks)
         adapter = data_module.make_adapter(x, y, sample_weight, batch_size, steps)
         verbose = _resolve_verbose(verbose)
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="test")
@@ -397,6 +413,10 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for ``x``, batched without autograd, as NumPy arrays (structured like the outputs)."""
+        batch_size = arguments.positive_int_or_none("predict", "batch_size", batch_size)
+        steps = arguments.positive_int_or_none("predict", "steps", steps)
+        verbose = arguments.verbose("predict", verbose)
+        callbacks = arguments.callbacks("predict", callbacks)
         adapter = data_module.make_adapter(x, batch_size=batch_size, steps=steps)
         verbose = _resolve_verbose(verbose)
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="predict")

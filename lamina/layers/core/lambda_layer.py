@@ -1,20 +1,25 @@
 """Lambda: wraps a function as a layer, with Keras 3's config format."""
 
+import builtins
 import codecs
 import inspect
 import marshal
+import math
+import sys
 import types
 
+import numpy as np
 import torch
 
-from lamina import tree
+from lamina import ops, tree
 from lamina.engine.layer import Layer, is_shape, specs_from_shapes
 from lamina.symbolic.shape_inference import infer_output_spec
 from lamina import registry
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
-# What a deserialized Python lambda (safe_mode=False only) sees as its globals.
-_LAMBDA_GLOBALS = {"torch": torch}
+# What a deserialized Python lambda (safe_mode=False only) sees as its globals, besides those of the module
+# that defined it when that module is imported: the builtins and the modules lambdas commonly use.
+_LAMBDA_GLOBALS = {"__builtins__": builtins, "torch": torch, "np": np, "numpy": np, "math": math, "ops": ops}
 
 
 def _expected_arguments(function):
@@ -29,8 +34,8 @@ def _serialize_function(function):
     if isinstance(function, types.LambdaType) and function.__name__ == "<lambda>":
         closure = tuple(cell.cell_contents for cell in function.__closure__) if function.__closure__ else None
         code = codecs.encode(marshal.dumps(function.__code__), "base64").decode("ascii")
-        return {"class_name": "__lambda__",
-                "config": {"code": code, "defaults": function.__defaults__, "closure": closure}}
+        return {"class_name": "__lambda__", "config": {"code": code, "defaults": function.__defaults__,
+                                                       "closure": closure, "module": function.__module__}}
     return serialize_keras_object(function)
 
 
@@ -45,7 +50,11 @@ def _deserialize_function(config, safe_mode):
         code = marshal.loads(codecs.decode(inner["code"].encode("ascii"), "base64"))
         defaults = tuple(inner["defaults"]) if inner.get("defaults") is not None else None
         closure = tuple(types.CellType(value) for value in inner["closure"]) if inner.get("closure") else None
-        return types.FunctionType(code, dict(_LAMBDA_GLOBALS), code.co_name, defaults, closure)
+        namespace = dict(_LAMBDA_GLOBALS)
+        module = sys.modules.get(inner.get("module") or "")
+        if module is not None and inner.get("module") != "__main__":  # Keras's rule: the defining module's names
+            namespace.update(vars(module))
+        return types.FunctionType(code, namespace, code.co_name, defaults, closure)
     if isinstance(config, dict) and config.get("class_name") == "function" and \
             config.get("registered_name") in (None, "function"):
         config = config["config"]  # Keras writes plain functions with registered_name "function"
