@@ -393,8 +393,9 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                 kwargs["mask"] = previous_mask
         try:
             try:
-                if self._autocast_dtype is not None and not torch.is_autocast_enabled(first.device.type):
-                    with torch.autocast(first.device.type, dtype=self._autocast_dtype):
+                device_type = self._autocast_dtype is not None and _first_tensor(first).device.type
+                if device_type and not torch.is_autocast_enabled(device_type):
+                    with torch.autocast(device_type, dtype=self._autocast_dtype):
                         outputs = _module_call(self, *args, **kwargs)
                 else:
                     outputs = _module_call(self, *args, **kwargs)
@@ -570,6 +571,11 @@ def _get_mask(value):
         masks = [_get_mask(v) for v in value]
         return masks if any(m is not None for m in masks) else None
     return None
+
+
+def _first_tensor(value):
+    """The first tensor of an input structure (a multi-input layer's list): where the call runs."""
+    return value if isinstance(value, torch.Tensor) else next(t for t in tree.flatten(value) if isinstance(t, torch.Tensor))
 
 
 def set_masks(outputs, masks):

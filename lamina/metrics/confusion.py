@@ -20,6 +20,11 @@ def _confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None
     y_pred = as_float_tensor(y_pred)
     y_true = as_float_tensor(y_true, device=y_pred.device)
     y_true, y_pred = losses.squeeze_or_expand_to_same_rank(y_true, y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"Confusion metrics (AUC, Precision, Recall...) compare `y_true` and `y_pred` entry by "
+                         f"entry: their shapes must match. Received: y_true.shape={tuple(y_true.shape)}, "
+                         f"y_pred.shape={tuple(y_pred.shape)} (for class-index targets of a multi-class output, "
+                         "use one-hot targets, or an accuracy metric).")
     if y_pred.numel() and (y_pred.min() < 0 or y_pred.max() > 1):
         raise ValueError("Confusion metrics expect predictions in [0, 1] (use from_logits=True for AUC on "
                          f"logits). Received values from {float(y_pred.min())} to {float(y_pred.max())}.")

@@ -30,8 +30,19 @@ def flat_outputs(value, output_names, what):
 def flat_targets(y, output_names):
     """The targets as a list per output (a dict is read by output name)."""
     if isinstance(y, dict) and len(output_names) > 1 or isinstance(y, dict) and set(y) == set(output_names):
+        missing = [name for name in output_names if name not in y]
+        if missing:
+            raise ValueError(f"The targets have no entry for output(s) {missing}. Received keys {sorted(y)}; the "
+                             f"model's outputs are {output_names}.")
         return [y[name] for name in output_names]
-    return tree.flatten(y) if len(output_names) > 1 else [y]
+    if len(output_names) == 1:
+        return [y]
+    flat = tree.flatten(y)
+    if len(flat) != len(output_names):
+        raise ValueError(f"The model has {len(output_names)} outputs {output_names}, but the targets hold "
+                         f"{len(flat)} array(s): pass one target per output (a list in output order or a dict by "
+                         "output name).")
+    return flat
 
 
 class CompileLoss:

@@ -18,7 +18,7 @@ def check_non_negative(value, arg_name, layer_name, allow_none=False):
     """A real number >= 0 (or None when ``allow_none``), else a ValueError naming the layer and argument."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:  # NaN fails too
         raise ValueError(f"{layer_name}: the `{arg_name}` argument cannot be None or a negative value; expected "
                          f"a float >= 0. Received: {arg_name}={value!r}")
     return value

@@ -1,5 +1,8 @@
 """What Batch/Layer/GroupNormalization share: the ``gamma``/``beta`` arguments, weights and config."""
 
+import math
+import numbers
+
 from lamina import constraints, initializers, regularizers
 from lamina.engine.layer import Layer
 from lamina.ops.arguments import is_int
@@ -44,6 +47,14 @@ class AffineNormalization(Layer):
                 "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
                 "beta_constraint": constraints.serialize(self.beta_constraint),
                 "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+
+
+def check_epsilon(epsilon, layer_name):
+    """The small constant added to variances: a finite real >= 0 (a negative one gives NaN outputs)."""
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0 <= epsilon < math.inf:
+        raise ValueError(f"{layer_name}: the `epsilon` argument must be a finite float >= 0. "
+                         f"Received: epsilon={epsilon!r}")
+    return epsilon
 
 
 def check_axis(axis, layer_name, allow_list=True):

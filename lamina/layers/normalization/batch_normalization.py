@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from lamina import config, initializers
 from lamina.engine.input_spec import InputSpec
-from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis
+from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis, check_epsilon
 from lamina.registry import register_builtin
 
 _RENORM_KEYS = ("rmax", "rmin", "dmax")
@@ -46,7 +46,7 @@ class BatchNormalization(AffineNormalization):
         super().__init__(**kwargs)
         self.axis = check_axis(axis, "BatchNormalization", allow_list=False)
         self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        self.epsilon = float(check_epsilon(epsilon, "BatchNormalization"))
         self._set_affine(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                          beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)

@@ -3,7 +3,7 @@
 import torch.nn.functional as F
 
 from lamina.engine.input_spec import InputSpec
-from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis
+from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis, check_epsilon
 from lamina.ops.arguments import is_int
 from lamina.registry import register_builtin
 
@@ -34,7 +34,7 @@ class GroupNormalization(AffineNormalization):
         super().__init__(**kwargs)
         self.groups = groups
         self.axis = check_axis(axis, "GroupNormalization", allow_list=False)
-        self.epsilon = epsilon
+        self.epsilon = check_epsilon(epsilon, "GroupNormalization")
         self._set_affine(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                          beta_constraint, gamma_constraint)
 

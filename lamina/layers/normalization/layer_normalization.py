@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.engine.input_spec import InputSpec
-from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis
+from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis, check_epsilon
 from lamina.registry import register_builtin
 
 
@@ -35,7 +35,7 @@ class LayerNormalization(AffineNormalization):
                           "variance, not the root mean square.", stacklevel=2)
         super().__init__(**kwargs)
         self.axis = check_axis(axis, "LayerNormalization")
-        self.epsilon = epsilon
+        self.epsilon = check_epsilon(epsilon, "LayerNormalization")
         self.rms_scaling = bool(rms_scaling)
         self._set_affine(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                          beta_constraint, gamma_constraint)

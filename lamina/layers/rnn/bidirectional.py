@@ -42,6 +42,11 @@ class Bidirectional(Layer):
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError(f"Bidirectional: `layer` must be a Layer instance. Received: layer={layer!r}")
+        for candidate, argument in ((layer, "layer"), (backward_layer, "backward_layer")):
+            if candidate is not None and not all(hasattr(candidate, a) for a in ("go_backwards", "return_sequences")):
+                raise ValueError(f"Bidirectional: `{argument}` must be a recurrent layer (RNN, LSTM, GRU, SimpleRNN, "
+                                 f"ConvLSTM...) with `go_backwards` and `return_sequences`. Received: "
+                                 f"{argument}={type(candidate).__name__} '{candidate.name}'")
         if backward_layer is not None and not isinstance(backward_layer, Layer):
             raise ValueError("Bidirectional: `backward_layer` must be a Layer instance. "
                              f"Received: backward_layer={backward_layer!r}")
