@@ -84,20 +84,27 @@ def in_safe_mode():
     return getattr(_safe_mode, "value", None) is not False
 
 
-class UnknownIdentifierError(ValueError):
-    """An unknown name for an object of some kind (initializer, activation...), with the closest known one.
+class IdentifierError(ValueError):
+    """An identifier that is not an object of its kind (initializer, activation...): ``identifier``, ``kind``
+    and ``hint`` (what to pass instead). Layers catch it while they are constructed and name themselves and
+    the argument (Layer.__init__)."""
 
-    Layers catch it while they are constructed and name themselves and the argument (Layer.__init__).
-    """
+    def __init__(self, identifier, kind, hint):
+        self.identifier, self.kind, self.hint = identifier, kind, hint
+        super().__init__(f"Could not interpret {kind} identifier {identifier!r}: {hint}")
+
+
+class UnknownIdentifierError(IdentifierError):
+    """An unknown name, with the closest known one (``suggestion``) when there is one."""
 
     def __init__(self, identifier, kind, known):
-        self.identifier, self.kind = identifier, kind
         close = difflib.get_close_matches(identifier, [name for name in known if isinstance(name, str)], n=1)
         self.suggestion = close[0] if close else None
-        hint = f"; did you mean {self.suggestion!r}?" if self.suggestion else \
-            ". Use a lamina/Keras name, register custom objects with lamina.saving.register_serializable, or pass " \
-            "custom_objects."
-        super().__init__(f"Unknown {kind}: {identifier!r}{hint}")
+        hint = f"did you mean {self.suggestion!r}?" if self.suggestion else \
+            f"not a known {kind}. Use a lamina/Keras name, register custom objects with " \
+            "lamina.saving.register_serializable, or pass custom_objects."
+        super().__init__(identifier, kind, hint)
+        self.args = (f"Unknown {kind}: {identifier!r}; {hint}",)
 
 
 def deserialize_keras_object(config, module_objects=None, custom_objects=None, safe_mode=None,
@@ -175,6 +182,5 @@ def resolve_identifier(identifier, deserialize, kind, none_value=None, instantia
         resolved = resolved()
     if not callable(resolved):
         articles = "a class or a callable" if instantiate_classes else "or a callable"
-        raise ValueError(f"Could not interpret {kind} identifier: expected None, a name, a config dict, "
-                         f"{articles}. Received: {identifier!r}")
+        raise IdentifierError(identifier, kind, f"expected None, a name, a config dict, {articles}")
     return resolved

@@ -30,7 +30,7 @@ from lamina.engine.variable import Variable
 from lamina.engine.weights import Permuted, Structure, WeightsMixin  # noqa: F401  (Permuted is public here too)
 from lamina.metrics.base import Metric
 from lamina.naming import to_snake_case, unique_name
-from lamina.serialization import UnknownIdentifierError
+from lamina.serialization import IdentifierError, UnknownIdentifierError
 from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.symbolic.node import Node
 from lamina.symbolic.shape_inference import infer_output_spec, is_fake, real_tensor_mode
@@ -535,14 +535,17 @@ def _explained_init(init):
     def explained(self, *args, **kwargs):
         try:
             init(self, *args, **kwargs)
-        except UnknownIdentifierError as error:
+        except IdentifierError as error:
             arguments = self.__dict__.get("_init_arguments") or {}
-            argument = next((key for key, value in arguments.items()
-                             if isinstance(value, str) and value == error.identifier), None)
+            argument = next((key for key, value in arguments.items() if value is error.identifier
+                             or isinstance(value, str) and value == error.identifier), None)
             name = self.__dict__.get("name") or arguments.get("name") or to_snake_case(type(self).__name__)
-            where = f"unknown `{argument}`" if argument else f"unknown {error.kind}"
-            hint = f"; did you mean {error.suggestion!r}?" if error.suggestion else f" (not a known {error.kind})."
-            raise ValueError(f"{type(self).__name__} '{name}': {where} {error.identifier!r}{hint}") from None
+            what = f"`{argument}`" if argument else error.kind
+            if isinstance(error, UnknownIdentifierError):
+                hint = f"; did you mean {error.suggestion!r}?" if error.suggestion else f" (not a known {error.kind})."
+                raise ValueError(f"{type(self).__name__} '{name}': unknown {what} {error.identifier!r}{hint}") from None
+            raise ValueError(f"{type(self).__name__} '{name}': {what} must be a {error.kind}: {error.hint}. "
+                             f"Received: {error.identifier!r}") from None
 
     return explained
 
