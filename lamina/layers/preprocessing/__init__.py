@@ -8,7 +8,12 @@ strings an inverted ``StringLookup`` returns.
 from lamina.layers.preprocessing.base import DataLayer, PreprocessingLayer
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding
 from lamina.layers.preprocessing.discretization import Discretization
+from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
+from lamina.layers.preprocessing.integer_lookup import IntegerLookup
 from lamina.layers.preprocessing.normalization import Normalization
 from lamina.layers.preprocessing.rescaling import Rescaling
+from lamina.layers.preprocessing.string_lookup import StringLookup
+from lamina.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["CategoryEncoding", "DataLayer", "Discretization", "Normalization", "PreprocessingLayer", "Rescaling"]
+__all__ = ["CategoryEncoding", "DataLayer", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization", "PreprocessingLayer", "Rescaling",
+           "StringLookup", "TextVectorization"]
