@@ -145,8 +145,11 @@ class Normalization(PreprocessingLayer):
             tensor = torch.as_tensor(data)
             tensor = tensor.to(torch.promote_types(tensor.dtype, torch.float32) if tensor.is_floating_point()
                                else torch.float32)
-            mean = torch.mean(tensor, dim=self._reduce_axis).cpu().numpy()
-            variance = torch.var(tensor, dim=self._reduce_axis, correction=0).cpu().numpy()
+            if self._reduce_axis:
+                mean = torch.mean(tensor, dim=self._reduce_axis).cpu().numpy()
+                variance = torch.var(tensor, dim=self._reduce_axis, correction=0).cpu().numpy()
+            else:  # every axis kept (torch reads dim=() as all axes): each value is its own mean
+                mean, variance = tensor.cpu().numpy(), np.zeros(tuple(tensor.shape), dtype="float32")
         count = math.prod(shape[d] for d in self._reduce_axis) if self._reduce_axis else 1
         if self._total is None:
             self._total = (count, mean, variance)
