@@ -19,6 +19,7 @@ module's extra state.
 """
 
 import collections
+import itertools
 import math
 import os
 
@@ -212,12 +213,12 @@ class IndexLookup(PreprocessingLayer):
                              "`vocabulary` argument.")
         if isinstance(data, list) and all(isinstance(row, (list, tuple)) for row in data):
             rows = [self._tokens_of(row) for row in data]
+            self._token_counts.update(itertools.chain.from_iterable(rows))
         else:
             array = self._input_array(data)
-            rows = array.reshape(1, -1) if array.ndim < 2 else array.reshape(array.shape[0], -1)
-            rows = rows.tolist()
-        for row in rows:
-            self._token_counts.update(row)
+            array = array.reshape(1, -1) if array.ndim < 2 else array.reshape(array.shape[0], -1)
+            self._token_counts.update(array.ravel().tolist())  # Counter counts a flat list in C
+            rows = array.tolist() if self.output_mode == "tf_idf" else ()
         if self.output_mode == "tf_idf":
             for row in rows:
                 self._document_counts.update(set(row))

@@ -1,5 +1,7 @@
 """StringLookup: strings to integer ids (and back) by a vocabulary given or adapted."""
 
+import itertools
+
 import numpy as np
 import torch
 
@@ -61,8 +63,8 @@ class StringLookup(IndexLookup):
 
     def _lookup(self, inputs):
         array = self._input_array(inputs)
-        find = self._token_ids.get
-        ids = np.fromiter((find(token, -1) for token in array.ravel().tolist()), dtype=np.int64, count=array.size)
+        ids = np.fromiter(map(self._token_ids.get, array.ravel().tolist(), itertools.repeat(-1)), dtype=np.int64,
+                          count=array.size)
         device = self._device_anchor.device
         ids = torch.from_numpy(ids.reshape(array.shape)).to(device)
         masked = None
