@@ -229,3 +229,12 @@ def test_category_encoding_count_weights_and_errors(keras, rng):
     with pytest.raises(ValueError, match="output_mode"):
         lamina.layers.CategoryEncoding(num_tokens=3, output_mode="tf_idf")
     assert lamina.layers.CategoryEncoding(num_tokens=3, output_mode="binary").output_mode == "multi_hot"
+
+
+@pytest.mark.parametrize("output_mode", ["multi_hot", "count"])
+def test_category_encoding_rank3_reduces_the_last_axis(keras, rng, output_mode):
+    """The documented sample axis is the last; Keras-torch reduces axis 1 (docs/keras_torch_departures.md)."""
+    data = rng.integers(0, 5, (2, 3, 4))
+    ours = lamina.layers.CategoryEncoding(num_tokens=5, output_mode=output_mode)(data)
+    theirs = keras.layers.CategoryEncoding(num_tokens=5, output_mode=output_mode)
+    assert_close(ours, np.stack([np.asarray(theirs(sample)) for sample in data]))

@@ -72,23 +72,25 @@ def _len0to16(m, length):
     return np.full(rows, _K2, dtype=np.uint64)
 
 
-def _len17to32(m, length):
+def _mix_ends(m, length, first_multiplier):
+    """The mix of the first and last 16 bytes that the 17-32 and 33-64 byte branches share:
+    (mul, a, y, the second word for HashLen16)."""
     mul = _K2 + _u64(length * 2)
-    a = _fetch64(m, 0) * _K1
+    a = _fetch64(m, 0) * first_multiplier
     b = _fetch64(m, 8)
     c = _fetch64(m, length - 8) * mul
     d = _fetch64(m, length - 16) * _K2
-    return _hash_len16(_rotate_right(a + b, 43) + _rotate_right(c, 30) + d, a + _rotate_right(b + _K2, 18) + c, mul)
+    return mul, a, _rotate_right(a + b, 43) + _rotate_right(c, 30) + d, a + _rotate_right(b + _K2, 18) + c
+
+
+def _len17to32(m, length):
+    mul, _, y, second = _mix_ends(m, length, _K1)
+    return _hash_len16(y, second, mul)
 
 
 def _len33to64(m, length):
-    mul = _K2 + _u64(length * 2)
-    a = _fetch64(m, 0) * _K2
-    b = _fetch64(m, 8)
-    c = _fetch64(m, length - 8) * mul
-    d = _fetch64(m, length - 16) * _K2
-    y = _rotate_right(a + b, 43) + _rotate_right(c, 30) + d
-    z = _hash_len16(y, a + _rotate_right(b + _K2, 18) + c, mul)
+    mul, a, y, second = _mix_ends(m, length, _K2)
+    z = _hash_len16(y, second, mul)
     e = _fetch64(m, 16) * mul
     f = _fetch64(m, 24)
     g = (y + _fetch64(m, length - 32)) * mul

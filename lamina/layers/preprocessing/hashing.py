@@ -35,9 +35,11 @@ def text_bytes(array):
     """The flat byte strings TensorFlow hashes for ``array``: text as UTF-8, numbers as decimal text."""
     if is_string_array(array):
         return _utf8(array.ravel().tolist())
+    if array.dtype.kind == "b":
+        return [b"true" if v else b"false" for v in array.ravel().tolist()]  # tf.as_string's booleans
     if array.dtype.kind == "f":
         array = array.astype(np.int64)  # Keras truncates floats to int64 before hashing
-    if array.dtype.kind not in "iub":
+    if array.dtype.kind not in "iu":
         raise TypeError(f"expected strings or numbers to hash, received an array of dtype {array.dtype}.")
     return [str(v).encode() for v in array.astype(np.int64).ravel().tolist()]
 

@@ -260,7 +260,8 @@ class IndexLookup(PreprocessingLayer):
 
     def load_own_variables(self, store):
         if self.output_mode == "tf_idf" and "idf_weights" in store:
-            self.idf_weights = torch.as_tensor(np.asarray(store["idf_weights"]), dtype=torch.float32)
+            self.idf_weights = torch.as_tensor(np.asarray(store["idf_weights"]), dtype=torch.float32,
+                                               device=self._device_anchor.device)
 
     def save_assets(self, dir_path):
         """Writes an adapted (or file) vocabulary as Keras does: ``vocabulary.txt``, special tokens first."""

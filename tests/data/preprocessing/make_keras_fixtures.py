@@ -118,6 +118,8 @@ def hash_cases():
     for kwargs in ({"num_bins": 7}, {"num_bins": 7, "mask_value": 0}, {"num_bins": 7, "salt": [1, 2]},
                    {"num_bins": 7, "dtype": "int32"}):
         cases.append({"class": "Hashing", "kwargs": kwargs, "inputs": [numbers, reals]})
+    cases.append({"class": "Hashing", "kwargs": {"num_bins": 1000},
+                  "inputs": [{"data": [[True], [False]], "dtype": "bool"}]})  # hashed as "true"/"false"
     for mode in ("one_hot", "multi_hot", "count"):
         cases.append({"class": "Hashing", "kwargs": {"num_bins": 6, "output_mode": mode},
                       "inputs": [strings([["a", "b", "a"], ["c", "c", "d"]]), strings([["a"], ["b"]]),
