@@ -91,8 +91,16 @@ def unpack_x_y_sample_weight(data):
                      f"{len(data)} elements.")
 
 
+def _convert_part(part):
+    """One part of a batch as tensors; a sequence of strings (a DataLoader collates text into a tuple) is one
+    array."""
+    if isinstance(part, (list, tuple)) and part and all(isinstance(item, (str, bytes)) for item in part):
+        return np.asarray(part)
+    return tree.map_structure(to_tensor, part)
+
+
 def _convert_batch(batch):
-    return pack_x_y_sample_weight(*(tree.map_structure(to_tensor, part) if part is not None else None
+    return pack_x_y_sample_weight(*(_convert_part(part) if part is not None else None
                                     for part in unpack_x_y_sample_weight(batch)))
 
 

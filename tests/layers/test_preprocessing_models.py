@@ -60,6 +60,18 @@ def test_text_classifier_trains_end_to_end_with_fit(output_mode, tmp_path):
     assert restored.layers[1].get_vocabulary() == model.layers[1].get_vocabulary()
 
 
+def test_fit_on_a_dataloader_of_raw_text():
+    """A DataLoader collates (text, label) samples into a list of strings and a tensor: fit reads both."""
+    torch.manual_seed(0)
+    texts, labels = _reviews(128)
+    model = _text_classifier(texts)
+    model.compile(optimizer=lamina.optimizers.Adam(0.03), loss="binary_crossentropy", metrics=["accuracy"])
+    loader = torch.utils.data.DataLoader(list(zip(texts.tolist(), labels[:, None])), batch_size=32, shuffle=True)
+    history = model.fit(loader, epochs=10, verbose=0)
+    assert history.history["accuracy"][-1] >= 0.9, history.history
+    assert model.predict(loader, verbose=0).shape == (128, 1)
+
+
 def _adapted_layers(rng):
     strings = np.array([["red", "green"], ["blue", "red"], ["red", "black"]])
     numbers = rng.integers(0, 20, (40, 3))

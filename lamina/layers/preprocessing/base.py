@@ -118,7 +118,7 @@ class PreprocessingLayer(DataLayer):
         whole = isinstance(data, (np.ndarray, torch.Tensor, str, bytes)) or \
             isinstance(data, (list, tuple)) and self._adapt_lists_are_data
         if whole:
-            array = self._adapt_array(data if isinstance(data, torch.Tensor) else _as_array(data))
+            array = self._adapt_array(data if isinstance(data, torch.Tensor) else _as_array(data, name))
             if batch_size is None:
                 if steps is not None:
                     raise ValueError(f"{name}.adapt: `steps` needs `batch_size` when `data` is an array (the "
@@ -154,11 +154,12 @@ def _shape_of(inputs):
     return tuple(inputs.shape)
 
 
-def _as_array(data):
+def _as_array(data, owner):
     """A NumPy array from adapt data; text as a string array."""
     array = np.asarray(data)
     if array.dtype == object and not is_string_array(array):
-        raise TypeError(f"adapt: could not read the data as one array (ragged or mixed content): {type(data).__name__}")
+        raise TypeError(f"{owner}.adapt: could not read the data as one array (ragged or mixed content). Received "
+                        f"a {type(data).__name__}; pass an array, or an iterable of equal-shaped batches.")
     return array
 
 

@@ -55,7 +55,7 @@ def hash_to_bins(array, num_bins, salt=None):
     return bins if inverse is None else bins[inverse]
 
 
-def _check_salt(salt, owner):
+def check_salt(salt, owner):
     """Keras's salt: None, an int (used twice) or a pair of ints; returned as a list of two ints."""
     if salt is None:
         return None
@@ -96,7 +96,7 @@ class Hashing(DataLayer):
                              f"dtype={self.dtype!r}")
         check_not_sparse(sparse, "Hashing")
         self.mask_value = mask_value
-        self.salt = _check_salt(salt, "Hashing")
+        self.salt = check_salt(salt, "Hashing")
         self.strong_hash = self.salt is not None
         self.output_mode = output_mode
         self.sparse = False

@@ -28,6 +28,7 @@ import torch
 
 from lamina.layers.preprocessing.base import PreprocessingLayer
 from lamina.layers.preprocessing.encoding import check_not_sparse, check_output_mode, encode, encoded_shape
+from lamina.layers.preprocessing.hashing import check_salt
 from lamina.ops.arguments import check_int
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
@@ -78,8 +79,8 @@ class IndexLookup(PreprocessingLayer):
         self.sparse = False
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
         self.oov_method = oov_method
-        self.salt = self._check_salt(salt)
-        self.input_vocabulary = None if isinstance(vocabulary, str) else vocabulary
+        self.salt = check_salt(salt, owner)
+        self.input_vocabulary = None if isinstance(vocabulary, (str, os.PathLike)) else vocabulary
         self.input_idf_weights = idf_weights
         if output_mode == "tf_idf" and self._has_input_vocabulary and idf_weights is None:
             raise ValueError(f"{owner}: with a `vocabulary` in output_mode='tf_idf', the `idf_weights` argument must "
@@ -91,16 +92,6 @@ class IndexLookup(PreprocessingLayer):
         self.reset_state()
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
-
-    def _check_salt(self, salt):
-        if salt is None:
-            return None
-        if isinstance(salt, (tuple, list)) and len(salt) == 2:
-            return [int(s) for s in salt]
-        if isinstance(salt, int) and not isinstance(salt, bool):
-            return [salt, salt]
-        raise ValueError(f"{type(self).__name__}: the `salt` argument must be an int or a tuple of 2 ints. "
-                         f"Received: salt={salt!r}")
 
     # ------------------------------------------------------------------ indices
     def _oov_start_index(self):
