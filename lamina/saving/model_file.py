@@ -5,8 +5,8 @@ keeps ``get_weights`` order); a compiled model also stores its optimizer's state
 ``optimizer/00000`` so that ``fit`` continues where it stopped. State that is not a weight (the
 vocabularies preprocessing layers learn by ``adapt``) is each module's torch extra state
 (``get_extra_state()``), kept as JSON in the safetensors metadata under ``"extra_state"``, in module
-order. Nothing is pickled, and reading never runs code from the file. Every write goes to a temporary file in the target directory, then
-``os.replace``.
+order. Nothing is pickled, and reading never runs code from the file. Every write goes to a temporary
+file in the target directory, then ``os.replace``.
 """
 
 import datetime

@@ -196,6 +196,9 @@ def test_adapt_sources(tmp_path):
     path.write_text("b\na\n", encoding="utf-8")
     from_file = layers.StringLookup(vocabulary=str(path))
     assert from_file.get_vocabulary() == ["[UNK]", "b", "a"] and from_file.get_config()["vocabulary"] is None
+    path.write_text("5\n7\n", encoding="utf-8")
+    assert layers.IntegerLookup(vocabulary=path, mask_token=0).get_vocabulary() == [0, -1, 5, 7]
+    path.write_text("b\na\n", encoding="utf-8")
     with pytest.raises(ValueError, match="safe_mode=False"):
         layers.StringLookup.from_config({**from_file.get_config(), "vocabulary": str(path)})
     assert layers.StringLookup.from_config({**from_file.get_config(), "vocabulary": str(path)},
@@ -273,3 +276,30 @@ def test_outputs_on_the_model_device(rng):
     assert got.device.type == "cuda"
     torch.testing.assert_close(got.cpu(), expected)
     assert layers.Hashing(num_bins=5)(torch.arange(4).cuda()).device.type == "cuda"
+
+
+def test_model_file_extra_state_errors(tmp_path):
+    inputs = lamina.Input((1,), dtype="string")
+    lookup = layers.StringLookup()
+    lookup.adapt(["a", "b"])
+    model = lamina.Model(inputs, lookup(inputs))
+    model.save_weights(tmp_path / "lookup.weights.safetensors")
+    other_inputs = lamina.Input((1,))
+    other = lamina.Model(other_inputs, layers.Identity()(other_inputs))
+    with pytest.raises(ValueError, match=r"extra state of 1 module.*has 0"):
+        other.load_weights(tmp_path / "lookup.weights.safetensors")
+
+    class Opaque(layers.Layer):
+        def call(self, x):
+            return x
+
+        def get_extra_state(self):
+            return {"tensor": torch.ones(1)}
+
+        def set_extra_state(self, state):
+            pass
+
+    opaque_inputs = lamina.Input((2,))
+    opaque = lamina.Model(opaque_inputs, Opaque()(opaque_inputs))
+    with pytest.raises(TypeError, match="JSON-serializable"):
+        opaque.save_weights(tmp_path / "opaque.weights.safetensors")

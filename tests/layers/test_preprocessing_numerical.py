@@ -182,7 +182,8 @@ def test_discretization_errors():
 
 
 # ---------------------------------------------------------------------------------------------- Rescaling
-@pytest.mark.parametrize("kwargs", [{"scale": 1 / 255}, {"scale": 1 / 127.5, "offset": -1}, {"scale": 2.0, "offset": 0.5},
+@pytest.mark.parametrize("kwargs", [{"scale": 1 / 255}, {"scale": 1 / 127.5, "offset": -1},
+                                    {"scale": 2.0, "offset": 0.5},
                                     {"scale": [0.5, 1.0, 2.0], "offset": [0.0, 1.0, -1.0]}])
 @pytest.mark.parametrize("dtype", ["uint8", "float32", "int64"])
 def test_rescaling_matches_keras(keras, rng, kwargs, dtype):

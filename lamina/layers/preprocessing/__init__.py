@@ -15,5 +15,5 @@ from lamina.layers.preprocessing.rescaling import Rescaling
 from lamina.layers.preprocessing.string_lookup import StringLookup
 from lamina.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["CategoryEncoding", "DataLayer", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup", "Normalization", "PreprocessingLayer", "Rescaling",
-           "StringLookup", "TextVectorization"]
+__all__ = ["CategoryEncoding", "DataLayer", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
+           "Normalization", "PreprocessingLayer", "Rescaling", "StringLookup", "TextVectorization"]

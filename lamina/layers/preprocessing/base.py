@@ -112,7 +112,8 @@ class PreprocessingLayer(DataLayer):
         if batch_size is not None:
             batch_size = int(batch_size)
             if batch_size < 1:
-                raise ValueError(f"{name}.adapt: `batch_size` must be a positive int. Received: batch_size={batch_size}")
+                raise ValueError(f"{name}.adapt: `batch_size` must be a positive int. Received: "
+                                 f"batch_size={batch_size}")
         if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
             raise ValueError(f"{name}.adapt: `steps` must be None or a positive int. Received: steps={steps!r}")
         whole = isinstance(data, (np.ndarray, torch.Tensor, str, bytes)) or \

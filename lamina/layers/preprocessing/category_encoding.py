@@ -47,8 +47,8 @@ class CategoryEncoding(DataLayer):
         if ids.numel():
             low, high = torch.stack(torch.aminmax(ids)).tolist()  # one host read for the range check
             if low < 0 or high >= self.num_tokens:
-                raise ValueError(f"CategoryEncoding '{self.name}': every input must be in [0, num_tokens={self.num_tokens}). "
-                                 f"Received values in [{low}, {high}].")
+                raise ValueError(f"CategoryEncoding '{self.name}': every input must be in "
+                                 f"[0, num_tokens={self.num_tokens}). Received values in [{low}, {high}].")
         if count_weights is not None:
             if self.output_mode != "count":
                 raise ValueError(f"CategoryEncoding '{self.name}': `count_weights` is only used when "

@@ -303,8 +303,8 @@ class IndexLookup(PreprocessingLayer):
         if self.num_oov_indices == 0:
             if bool(missing.any()):
                 raise ValueError(f"{type(self).__name__} '{self.name}': when `num_oov_indices=0` all inputs should be "
-                                 f"in the vocabulary; found OOV values {self._missing_tokens(source, missing)}. Consider "
-                                 "setting `num_oov_indices=1`.")
+                                 f"in the vocabulary; found OOV values {self._missing_tokens(source, missing)}. "
+                                 "Consider setting `num_oov_indices=1`.")
             return ids
         return torch.where(missing, self._oov_ids(source, missing) + self._oov_start_index(), ids)
 

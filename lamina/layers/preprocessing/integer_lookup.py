@@ -51,7 +51,8 @@ class IntegerLookup(IndexLookup):
     def _input_array(self, data):
         array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
         if array.dtype.kind not in "iuf" and not (array.dtype == object and array.size == 0):
-            raise TypeError(f"IntegerLookup '{self.name}': expected integers, received an array of dtype {array.dtype}.")
+            raise TypeError(f"IntegerLookup '{self.name}': expected integers, received an array of dtype "
+                            f"{array.dtype}.")
         return array.astype(np.int64)
 
     def _set_table(self):

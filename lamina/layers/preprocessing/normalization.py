@@ -19,7 +19,8 @@ def _standardize_axis(axis):
         return (int(axis),)
     if isinstance(axis, (list, tuple)) and all(is_int(a) for a in axis):
         return tuple(int(a) for a in axis)
-    raise TypeError(f"Normalization: the `axis` argument must be None, an int or a tuple of ints. Received: axis={axis!r}")
+    raise TypeError(f"Normalization: the `axis` argument must be None, an int or a tuple of ints. Received: "
+                    f"axis={axis!r}")
 
 
 @register_builtin("keras.layers")
