@@ -23,9 +23,12 @@ class LayerTestFailure(AssertionError):
 
 
 def _tensor(data, dtype):
-    """A tensor, or a list of tensors for a multi-input layer (a list of arrays/tensors)."""
+    """A tensor, or a list of tensors for a multi-input layer (a list of arrays/tensors); ``dtype`` None:
+    text, as a NumPy string array."""
     if isinstance(data, (list, tuple)) and data and all(isinstance(d, (np.ndarray, torch.Tensor)) for d in data):
         return [_tensor(d, dtype) for d in data]
+    if dtype is None:
+        return np.asarray(data, dtype=str)
     return torch.as_tensor(np.asarray(data)).to(dtype)
 
 
@@ -95,7 +98,8 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
     eager output shapes == ``expected_output_shape`` == ``compute_output_shape``; the symbolic
     output shapes on ``Input`` agree (batch None); weight counts; the output mask; ``get_weights``/
     ``set_weights`` and ``state_dict`` reloads reproduce the output; a backward pass reaches every
-    trainable weight (when ``run_training_check``).
+    trainable weight (when ``run_training_check``). ``input_dtype="string"`` takes ``input_data`` as
+    text (NumPy ``str`` arrays), the way string layers (``StringLookup``, ``TextVectorization``) read it.
     """
     name = getattr(layer_cls, "__name__", repr(layer_cls))
 
@@ -105,10 +109,11 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
 
     init_kwargs = dict(init_kwargs or {})
     call_kwargs = dict(call_kwargs or {})
-    torch_dtype = getattr(torch, input_dtype)
+    torch_dtype = None if input_dtype == "string" else getattr(torch, input_dtype)
     if input_data is None:
-        if input_shape is None:
-            raise ValueError("run_layer_test needs input_shape or input_data.")
+        if input_shape is None or torch_dtype is None:
+            raise ValueError("run_layer_test needs input_data for string inputs, and input_shape or input_data "
+                             "otherwise.")
         generator = np.random.default_rng(0)
 
         def sample(shape):
@@ -180,7 +185,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
     _assert_close(clone(fresh_inputs(), **call_kwargs), output, f"{name}: load_state_dict(state_dict())")
 
     if run_training_check and layer.trainable_weights:
-        grad = torch_dtype.is_floating_point
+        grad = torch_dtype is not None and torch_dtype.is_floating_point
         trained = fresh_inputs()
         trained = tree.map_structure(lambda t: t.requires_grad_(grad), trained)
         result = layer(trained, training=True, **call_kwargs) if layer._call_has_training_arg \

@@ -25,6 +25,7 @@ class LayerCase:
     input_mask: object = None
     expected_mask_shape: tuple = None
     covers: tuple = ()  # other classes this row exercises (cells inside an RNN)
+    input_data: object = None  # given data instead of random data of input_shape (text, token ids)
 
     @property
     def id(self):
@@ -33,7 +34,8 @@ class LayerCase:
     def run_kwargs(self):
         return dict(init_kwargs=self.init_kwargs, input_shape=self.input_shape, input_dtype=self.input_dtype,
                     expected_output_shape=self.expected_output_shape, call_kwargs=self.call_kwargs,
-                    input_mask=self.input_mask, expected_mask_shape=self.expected_mask_shape)
+                    input_mask=self.input_mask, expected_mask_shape=self.expected_mask_shape,
+                    input_data=self.input_data)
 
 
 def _cases():
@@ -131,6 +133,24 @@ def _cases():
         LayerCase(layers.Bidirectional, {"layer": layers.LSTM(2, return_sequences=True), "merge_mode": "sum"},
                   seq, (2, 4, 2), input_mask=MASK, expected_mask_shape=(2, 4)),
         LayerCase(layers.TimeDistributed, {"layer": layers.Dense(3)}, seq, (2, 4, 3)),
+        # preprocessing: numerical, hashing, lookups and text (text as NumPy strings: input_dtype "string")
+        LayerCase(layers.Normalization, {"axis": -1}, seq, seq),
+        LayerCase(layers.Discretization, {"bin_boundaries": [-0.5, 0.0, 0.5], "output_mode": "count"}, (2, 5),
+                  (2, 4)),
+        LayerCase(layers.Rescaling, {"scale": 1 / 255, "offset": -0.5}, image, image, input_dtype="uint8"),
+        LayerCase(layers.CategoryEncoding, {"num_tokens": 4, "output_mode": "one_hot"}, (2, 3), (2, 3, 4),
+                  input_dtype="int64"),
+        LayerCase(layers.Hashing, {"num_bins": 5, "salt": 7, "output_mode": "multi_hot"}, None, (2, 5),
+                  input_dtype="string", input_data=[["a", "b", "c"], ["d", "", "a"]]),
+        LayerCase(layers.HashedCrossing, {"num_bins": 8}, None, (3,), input_dtype="int64",
+                  input_data=[np.array([1, 2, 3]), np.array([4, 5, 4])]),
+        LayerCase(layers.StringLookup, {"vocabulary": ["a", "b", "c"], "mask_token": ""}, None, (2, 3),
+                  input_dtype="string", input_data=[["a", "z", ""], ["c", "b", "a"]]),
+        LayerCase(layers.IntegerLookup, {"vocabulary": [10, 20, 30], "output_mode": "tf_idf",
+                                         "idf_weights": [0.5, 1.0, 2.0]}, None, (2, 4), input_dtype="int64",
+                  input_data=[[10, 20, 99], [30, 30, 10]]),
+        LayerCase(layers.TextVectorization, {"vocabulary": ["the", "cat", "sat"], "output_sequence_length": 5},
+                  None, (2, 5), input_dtype="string", input_data=["The cat sat.", "A dog sat on the mat"]),
     ]
 
 

@@ -22,7 +22,7 @@ import torch
 
 from lamina import naming, regularizers, tree
 from lamina.dtype_policies import get_policy, serialize_policy
-from lamina.dtypes import DTYPE_NAMES, TORCH_DTYPES
+from lamina.dtypes import DTYPE_NAMES, STRING, TORCH_DTYPES, is_string_array
 from lamina.engine import call_context
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.node_accessors import NodeAccessors
@@ -431,7 +431,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         else:
             self._build_for(shapes)
             device = getattr(tree.flatten(first)[0], "device", None)
-            if device is not None and device.type != "cpu":
+            if isinstance(device, torch.device) and device.type != "cpu":  # NumPy arrays' .device is "cpu"
                 self.to(device)
         with naming.name_scope(self.name, caller=self):  # sublayers built in this call get this scope
             outputs = self._eager_call(first, args, kwargs)
@@ -459,7 +459,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         return outputs
 
     def _convert_input(self, value):
-        """Torch tensor(s) from tensors, NumPy arrays or nested lists; floats cast to the layer dtype."""
+        """Torch tensor(s) from tensors, NumPy arrays or nested lists; floats cast to the layer dtype.
+        Text stays a NumPy array of strings (torch has no string tensors)."""
         if isinstance(value, (list, tuple)) and value and all(_is_array_like_structure(v) for v in value) \
                 and not _is_rectangular_numbers(value):
             return type(value)(self._convert_input(v) for v in value)
@@ -467,6 +468,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
             return {key: self._convert_input(v) for key, v in value.items()}
         if not isinstance(value, torch.Tensor):
             array = np.asarray(value)
+            if is_string_array(array):
+                return array
             if array.dtype == object:
                 raise TypeError(f"Layer '{self.name}' could not convert its input to a tensor: received "
                                 f"{type(value).__name__} with ragged or non-numeric content.")
@@ -623,6 +626,8 @@ def _symbolic_like(value):
     if isinstance(value, torch.Tensor):
         shape = (None,) + tuple(value.shape[1:]) if value.dim() else ()
         return KerasTensor(shape, dtype=DTYPE_NAMES.get(value.dtype, "float32"))
+    if is_string_array(value):
+        return KerasTensor((None,) + value.shape[1:] if value.ndim else (), dtype=STRING)
     return value
 
 

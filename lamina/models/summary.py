@@ -10,7 +10,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from lamina import tree
-from lamina.dtypes import TORCH_DTYPES
+from lamina.dtypes import STRING, TORCH_DTYPES
 from lamina.engine.input_layer import InputLayer
 from lamina.symbolic.keras_tensor import KerasTensor
 
@@ -20,6 +20,8 @@ def _sample(spec):
         return spec
     if any(d is None for d in spec.shape[1:]):
         raise LookupError
+    if spec.dtype == STRING:  # text is a NumPy string array
+        return np.full((1,) + tuple(spec.shape[1:]), "", dtype=str)
     return torch.zeros((1,) + tuple(spec.shape[1:]), dtype=TORCH_DTYPES[spec.dtype])
 
 

@@ -2,9 +2,11 @@
 
 Weights are stored in Keras layouts under keys ``weights/00000/<layer>/<name>`` (the zero-padded index
 keeps ``get_weights`` order); a compiled model also stores its optimizer's state under
-``optimizer/00000`` so that ``fit`` continues where it stopped. Nothing is pickled, and reading never
-runs code from the file. Every write goes to a temporary file in the target directory, then
-``os.replace``.
+``optimizer/00000`` so that ``fit`` continues where it stopped. State that is not a weight (the
+vocabularies preprocessing layers learn by ``adapt``) is each module's torch extra state
+(``get_extra_state()``), kept as JSON in the safetensors metadata under ``"extra_state"``, in module
+order. Nothing is pickled, and reading never runs code from the file. Every write goes to a temporary
+file in the target directory, then ``os.replace``.
 """
 
 import datetime
@@ -40,8 +42,22 @@ def _weight_tensors(model):
     return {key: value.contiguous() for key, value in tensors.items()}
 
 
+def _stateful_modules(model):
+    """(path, module) of the modules holding a torch extra state, in ``named_modules`` order."""
+    return [(path, module) for path, module in model.named_modules()
+            if type(module).get_extra_state is not torch.nn.Module.get_extra_state]
+
+
 def _safetensors_bytes(model):
-    return save_safetensors(_weight_tensors(model), metadata={"format": "lamina", "layout": "keras"})
+    metadata = {"format": "lamina", "layout": "keras"}
+    states = [{"module": path, "state": module.get_extra_state()} for path, module in _stateful_modules(model)]
+    if states:
+        try:
+            metadata["extra_state"] = json.dumps(states)
+        except TypeError as error:
+            raise TypeError(f"Model '{model.name}': the extra state of a module must be JSON-serializable to be "
+                            f"saved ({error}).") from None
+    return save_safetensors(_weight_tensors(model), metadata=metadata)
 
 
 def _read_safetensors(payload, filepath):
@@ -49,6 +65,26 @@ def _read_safetensors(payload, filepath):
         return load_safetensors(payload)
     except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
         raise ValueError(f"{filepath}: the weights are not a valid safetensors payload ({error}).") from None
+
+
+def _read_extra_states(payload, filepath):
+    """The extra states in the payload's metadata (the safetensors header: an 8-byte length, then JSON)."""
+    try:
+        size = int.from_bytes(payload[:8], "little")
+        metadata = json.loads(payload[8:8 + size]).get("__metadata__") or {}
+        return json.loads(metadata["extra_state"]) if "extra_state" in metadata else []
+    except (ValueError, AttributeError, TypeError) as error:
+        raise ValueError(f"{filepath}: corrupt extra state in the weights' metadata ({error}).") from None
+
+
+def _set_extra_states(model, states, filepath):
+    modules = _stateful_modules(model)
+    if len(states) != len(modules):
+        raise ValueError(f"{filepath}: the file holds the extra state of {len(states)} module(s) "
+                         f"({[s['module'] for s in states]}) but model '{model.name}' has {len(modules)} "
+                         f"({[path for path, _ in modules]}). Was it saved from a different architecture?")
+    for (_, module), saved in zip(modules, states):
+        module.set_extra_state(saved["state"])
 
 
 def _assign(model, tensors, filepath):
@@ -138,6 +174,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if not compile:
         tensors = {key: value for key, value in tensors.items() if not key.startswith("optimizer/")}
     _assign(model, tensors, filepath)
+    _set_extra_states(model, _read_extra_states(payload, filepath), filepath)
     return model
 
 
@@ -164,3 +201,4 @@ def load_weights(model, filepath):
         raise ValueError(f"File format not supported: {filepath}. lamina reads {WEIGHTS_SUFFIX!r} weight files "
                          f"and {MODEL_SUFFIX!r} model files.")
     _assign(model, _read_safetensors(payload, filepath), filepath)
+    _set_extra_states(model, _read_extra_states(payload, filepath), filepath)

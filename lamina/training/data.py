@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from lamina import tree
+from lamina.dtypes import is_string_array
 
 
 class PyDataset:
@@ -46,11 +47,23 @@ class PyDataset:
 
 
 def to_tensor(value):
-    """A torch tensor from an array-like; float64 becomes float32 (floatx), as Keras does."""
+    """A torch tensor from an array-like; float64 becomes float32 (floatx), as Keras does. Text stays a
+    NumPy array of strings, for the string layers (``TextVectorization``, ``StringLookup``) to read."""
     if value is None or isinstance(value, torch.Tensor) and value.dtype is not torch.float64:
         return value
-    tensor = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+    if not isinstance(value, torch.Tensor):
+        value = np.asarray(value)
+        if is_string_array(value):
+            return value
+    tensor = torch.as_tensor(value)
     return tensor.float() if tensor.dtype is torch.float64 else tensor
+
+
+def _take(value, order):
+    """Rows ``order`` of a tensor (on its device) or of a NumPy string array."""
+    if isinstance(value, np.ndarray):
+        return value[order.numpy()]
+    return value.index_select(0, order.to(value.device))
 
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
@@ -79,8 +92,16 @@ def unpack_x_y_sample_weight(data):
                      f"{len(data)} elements.")
 
 
+def _convert_part(part):
+    """One part of a batch as tensors; a sequence of strings (a DataLoader collates text into a tuple) is one
+    array."""
+    if isinstance(part, (list, tuple)) and part and all(isinstance(item, (str, bytes)) for item in part):
+        return np.asarray(part)
+    return tree.map_structure(to_tensor, part)
+
+
 def _convert_batch(batch):
-    return pack_x_y_sample_weight(*(tree.map_structure(to_tensor, part) if part is not None else None
+    return pack_x_y_sample_weight(*(_convert_part(part) if part is not None else None
                                     for part in unpack_x_y_sample_weight(batch)))
 
 
@@ -140,8 +161,7 @@ class ArrayAdapter:
         data = (self.x, self.y, self.sample_weight)
         if self.shuffle:
             order = torch.randperm(self.size)
-            data = tree.map_structure(lambda t: t.index_select(0, order.to(t.device)) if t is not None else None,
-                                      data)
+            data = tree.map_structure(lambda t: _take(t, order) if t is not None else None, data)
         batches_per_pass = math.ceil(self.size / self.batch_size)
         if self.num_batches > batches_per_pass:
             warn_ran_out_of_data(self.num_batches, batches_per_pass)
