@@ -91,7 +91,7 @@ class IdentifierError(ValueError):
 
     def __init__(self, identifier, kind, hint):
         self.identifier, self.kind, self.hint = identifier, kind, hint
-        super().__init__(f"Could not interpret {kind} identifier {identifier!r}: {hint}")
+        super().__init__(f"Could not interpret {kind} identifier: {hint}. Received: {identifier!r}")
 
 
 class UnknownIdentifierError(IdentifierError):

@@ -103,11 +103,17 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): "
                             f"{', '.join(sorted(kwargs))}")
         if name is not None and (not isinstance(name, str) or "/" in name):
-            raise ValueError(f"{type(self).__name__}: name must be a string without '/'. Received: name={name!r}")
+            raise ValueError(f"{type(self).__name__}: the `name` argument must be a string without '/'. "
+                             f"Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.training = False
         self._trainable = bool(trainable)
-        self.dtype_policy = get_policy(dtype)
+        try:
+            self.dtype_policy = get_policy(dtype)
+        except (ValueError, TypeError, KeyError) as error:
+            raise ValueError(f"{type(self).__name__} '{self.name}': the `dtype` argument must be a dtype name "
+                             f"(\"float32\"), a policy name (\"mixed_float16\"), a torch dtype or a DTypePolicy. "
+                             f"Received: dtype={dtype!r} ({error})") from None
         self.autocast = autocast
         self._input_torch_dtype = TORCH_DTYPES[self.dtype_policy.variable_dtype]
         self._autocast_dtype = TORCH_DTYPES[self.dtype_policy.compute_dtype] if self.dtype_policy.is_mixed else None
@@ -338,15 +344,26 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                     # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call.
                     try:
                         return _module_call(self, first)
-                    except RuntimeError:
-                        self._explain_input_mismatch(first)
-                        raise
+                    except _CALL_ERRORS as error:
+                        raise self._explained_error(first, error) from error
         return self._full_call(args, kwargs)
 
-    def _explain_input_mismatch(self, tensor):
-        """After a kernel error, raises the InputSpec's clear ValueError if the input doesn't fit."""
-        if self.input_spec is not None and isinstance(tensor, torch.Tensor):
-            self.input_spec.check(tuple(tensor.shape), self.name)
+    def _explained_error(self, inputs, error):
+        """The error to raise when a call failed: the InputSpec's clear ValueError if the input doesn't fit,
+        the error itself if a layer already explained it, else a ValueError/TypeError naming this layer and
+        the input, chained to the original (a kernel's RuntimeError names neither)."""
+        if getattr(error, "_lamina_explained", False):
+            return error
+        if f"'{self.name}'" in str(error) or type(self).__name__ in str(error):
+            error._lamina_explained = True  # the layer's own clear error
+            return error
+        if self.input_spec is not None and isinstance(inputs, torch.Tensor):
+            self.input_spec.check(tuple(inputs.shape), self.name)
+        kind = TypeError if isinstance(error, (TypeError, AttributeError)) else ValueError
+        explained = kind(f"Layer '{self.name}' ({type(self).__name__}) could not compute its output for inputs "
+                         f"{_describe(inputs)}: {type(error).__name__}: {error}")
+        explained._lamina_explained = True
+        return explained
 
     def _full_call(self, args, kwargs):
         if not args:
@@ -399,9 +416,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                         outputs = _module_call(self, *args, **kwargs)
                 else:
                     outputs = _module_call(self, *args, **kwargs)
-            except RuntimeError:
-                self._explain_input_mismatch(first)
-                raise
+            except _CALL_ERRORS as error:
+                raise self._explained_error(first, error) from error
             if self.activity_regularizer is not None:
                 self._add_activity_losses(outputs)
         finally:
@@ -577,6 +593,18 @@ def _get_mask(value):
         masks = [_get_mask(v) for v in value]
         return masks if any(m is not None for m in masks) else None
     return None
+
+
+# What a failed call may raise from inside PyTorch or a layer's own code, explained by ``_explained_error``.
+_CALL_ERRORS = (RuntimeError, IndexError, NotImplementedError, TypeError, AttributeError, ValueError, KeyError,
+                ZeroDivisionError, OverflowError)
+
+
+def _describe(inputs):
+    """``shape (2, 3) float32`` for each tensor of an input structure (other values by type)."""
+    parts = [f"shape {tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}" if isinstance(t, torch.Tensor)
+             else type(t).__name__ for t in tree.flatten(inputs)]
+    return "[" + "; ".join(parts) + "]" if len(parts) != 1 else parts[0]
 
 
 def _first_tensor(value):

@@ -41,6 +41,8 @@ class DataLayer(Layer):
     """A layer that reads data as it comes (Keras's ``DataLayer``): tensors are not cast to the layer dtype
     on the way in, text stays a NumPy string array; the symbolic output's dtype is ``_output_dtype()``."""
 
+    casts_integer_inputs = False  # ids, bins and categories stay integers
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.autocast = False  # each layer converts its inputs itself (text stays text)
