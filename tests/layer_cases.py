@@ -131,6 +131,20 @@ def _cases():
         LayerCase(layers.Bidirectional, {"layer": layers.LSTM(2, return_sequences=True), "merge_mode": "sum"},
                   seq, (2, 4, 2), input_mask=MASK, expected_mask_shape=(2, 4)),
         LayerCase(layers.TimeDistributed, {"layer": layers.Dense(3)}, seq, (2, 4, 3)),
+        # attention, EinsumDense, RMSNormalization (issue 14)
+        LayerCase(layers.MultiHeadAttention, {"num_heads": 2, "key_dim": 3}, {"query": seq, "value": (2, 5, 3)},
+                  (2, 4, 3), input_mask={"query": MASK}, expected_mask_shape=(2, 4)),
+        LayerCase(layers.MultiHeadAttention, {"num_heads": 2, "key_dim": 2, "attention_axes": (1, 2), "dropout": 0.1},
+                  {"query": image, "value": image, "key": image}, image),
+        LayerCase(layers.GroupedQueryAttention, {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2},
+                  {"query": seq, "value": (2, 5, 3)}, (2, 4, 3), call_kwargs={"use_causal_mask": True}),
+        LayerCase(layers.Attention, {"use_scale": True, "score_mode": "concat"}, [seq, (2, 5, 3)], (2, 4, 3),
+                  input_mask=[MASK, None], expected_mask_shape=(2, 4)),
+        LayerCase(layers.AdditiveAttention, {"dropout": 0.2}, [seq, (2, 5, 3), (2, 5, 3)], (2, 4, 3),
+                  call_kwargs={"use_causal_mask": True}),
+        LayerCase(layers.EinsumDense, {"equation": "abc,cde->abde", "output_shape": (None, 2, 5), "bias_axes": "de"},
+                  seq, (2, 4, 2, 5)),
+        LayerCase(layers.RMSNormalization, {"axis": [1, 2]}, seq, seq),
     ]
 
 
