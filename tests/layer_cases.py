@@ -136,7 +136,7 @@ def _cases():
                   (2, 4, 3), input_mask={"query": MASK}, expected_mask_shape=(2, 4)),
         LayerCase(layers.MultiHeadAttention, {"num_heads": 2, "key_dim": 2, "attention_axes": (1, 2), "dropout": 0.1},
                   {"query": image, "value": image, "key": image}, image),
-        LayerCase(layers.GroupedQueryAttention, {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2},
+        LayerCase(layers.GroupQueryAttention, {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2},
                   {"query": seq, "value": (2, 5, 3)}, (2, 4, 3), call_kwargs={"use_causal_mask": True}),
         LayerCase(layers.Attention, {"use_scale": True, "score_mode": "concat"}, [seq, (2, 5, 3)], (2, 4, 3),
                   input_mask=[MASK, None], expected_mask_shape=(2, 4)),

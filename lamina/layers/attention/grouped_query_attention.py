@@ -4,14 +4,18 @@ import math
 
 from lamina.layers.attention.base_attention import BaseMultiHeadAttention
 from lamina.layers.attention.kernels import MultiHeadLayout
+from lamina.naming import unique_name
 from lamina.ops.arguments import check_positive_int
 from lamina.registry import register_builtin
 
 
-@register_builtin("keras.layers", name="GroupQueryAttention")  # Keras's public name
-@register_builtin("keras.layers")  # the class name, which Keras writes in configs
-class GroupedQueryAttention(BaseMultiHeadAttention):
+@register_builtin("keras.layers", name="GroupedQueryAttention")  # Keras's class name, read too
+@register_builtin("keras.layers")
+class GroupQueryAttention(BaseMultiHeadAttention):
     """Attention with ``num_query_heads`` query heads and ``num_key_value_heads`` key/value heads.
+
+    Keras's class is ``GroupedQueryAttention``, exported and written in configs as
+    ``GroupQueryAttention``; lamina has both names for this class, and Keras's default layer names.
 
     Query head ``i`` attends with key/value head ``i // (num_query_heads // num_key_value_heads)``
     (PyTorch's SDPA does it without copying the key/value heads).
@@ -30,7 +34,7 @@ class GroupedQueryAttention(BaseMultiHeadAttention):
     Call: as ``MultiHeadAttention``, on ``query (B, T, dim)``, ``value``/``key (B, S, dim)``.
     Output ``(B, T, dim)``; scores ``(B, num_query_heads, T, S)``.
 
-    >>> GroupedQueryAttention(8, 4, 2)(torch.ones(2, 5, 16), torch.ones(2, 6, 16)).shape
+    >>> GroupQueryAttention(8, 4, 2)(torch.ones(2, 5, 16), torch.ones(2, 6, 16)).shape
     torch.Size([2, 5, 16])
     """
 
@@ -38,7 +42,9 @@ class GroupedQueryAttention(BaseMultiHeadAttention):
                  sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
-        name = "GroupedQueryAttention"
+        name = "GroupQueryAttention"
+        if kwargs.get("name") is None:
+            kwargs["name"] = unique_name("grouped_query_attention")  # Keras's default, from its class name
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.head_dim = check_positive_int(head_dim, "head_dim", name)
         self.num_query_heads = check_positive_int(num_query_heads, "num_query_heads", name)
@@ -69,7 +75,7 @@ class GroupedQueryAttention(BaseMultiHeadAttention):
         key_shape = value_shape if key_shape is None else key_shape
         for name, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
             if len(shape) != 3:
-                raise ValueError(f"GroupedQueryAttention '{self.name}': `{name}` must have rank 3 (batch, positions, "
+                raise ValueError(f"GroupQueryAttention '{self.name}': `{name}` must have rank 3 (batch, positions, "
                                  f"features). Received: {name}_shape={tuple(shape)}")
         self.feature_dim = query_shape[-1]
         query_heads, kv_heads = (None, self.num_query_heads, self.head_dim), (None, self.num_key_value_heads,
@@ -89,7 +95,7 @@ class GroupedQueryAttention(BaseMultiHeadAttention):
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         if query_shape[-1] != value_shape[-1]:
-            raise ValueError(f"GroupedQueryAttention '{self.name}': the last dimension of `query_shape` and "
+            raise ValueError(f"GroupQueryAttention '{self.name}': the last dimension of `query_shape` and "
                              f"`value_shape` must be equal, but are {query_shape[-1]}, {value_shape[-1]}. Received: "
                              f"query_shape={tuple(query_shape)}, value_shape={tuple(value_shape)}")
         self._check_value_key_shapes(value_shape, key_shape)
