@@ -94,7 +94,9 @@ class EinsumDense(LoraMixin, Layer):
         self._einsum = plan.equation
         self._contracted = plan.contracted
         self._matrix_shape = plan.matmul_shapes() if plan.contracted else None
-        self._new_shape = plan.kernel_shape[plan.contracted:] if plan.contracted else None
+        # The kernel's new (output) axes when there are not exactly one: F.linear's last axis unflattens to them.
+        new_shape = plan.kernel_shape[plan.contracted:] if plan.contracted else None
+        self._new_shape = new_shape if new_shape is not None and len(new_shape) != 1 else None
         self._flat_bias = plan.flat_bias
         self.built = True
         if self.lora_rank:
@@ -102,21 +104,21 @@ class EinsumDense(LoraMixin, Layer):
 
     def call(self, inputs):
         kernel = self._lora_merged_kernel() if self.lora_enabled else self.kernel
-        if self._contracted is None:
+        contracted = self._contracted
+        if contracted is None:
             outputs = torch.einsum(self._einsum, inputs, kernel)
             if self.bias is not None:
                 outputs = outputs + self.bias
         else:
             # A matmul over the trailing axes: one F.linear (bias fused when it covers the new axes),
             # which is what torch.einsum would reduce to, without its per-call equation analysis.
-            free = inputs.shape[:inputs.dim() - self._contracted]
-            flat_inputs = inputs.reshape(*free, self._matrix_shape[0]) if self._contracted > 1 else inputs
-            bias = self.bias.reshape(-1) if self._flat_bias else None
-            outputs = F.linear(flat_inputs, kernel.reshape(self._matrix_shape).t(), bias)
-            if len(self._new_shape) != 1:
-                outputs = outputs.reshape(*free, *self._new_shape)
-            if self.bias is not None and not self._flat_bias:
-                outputs = outputs + self.bias
+            bias = self.bias
+            outputs = F.linear(inputs if contracted == 1 else inputs.flatten(-contracted),
+                               kernel.view(self._matrix_shape).t(), bias.view(-1) if self._flat_bias else None)
+            if self._new_shape is not None:
+                outputs = outputs.unflatten(-1, self._new_shape) if self._new_shape else outputs.squeeze(-1)
+            if bias is not None and not self._flat_bias:
+                outputs = outputs + bias
         if self._activation is not None:
             outputs = self._activation(outputs)
         return outputs
