@@ -397,3 +397,16 @@ def test_bad_calls():
         lamina.layers.MultiHeadAttention(2, 2)(torch.ones(1, 3, 4), torch.ones(1, 3, 2, 4))
     with pytest.raises(ValueError, match="last dimension of `query_shape` and `value_shape`"):
         lamina.layers.GroupQueryAttention(2, 2, 1)(torch.ones(1, 3, 4), torch.ones(1, 3, 5))
+
+
+def test_model_file_round_trip(tmp_path):
+    inputs = lamina.Input((5, 8))
+    attended = lamina.layers.MultiHeadAttention(2, 4, attention_axes=-2)(inputs, inputs, use_causal_mask=True)
+    grouped = lamina.layers.GroupQueryAttention(2, 2, 1)(attended, inputs)
+    projected = lamina.layers.EinsumDense("abc,cd->abd", (None, 3), bias_axes="d", lora_rank=2)(grouped)
+    model = lamina.Model(inputs, lamina.layers.RMSNormalization(axis=[1, 2])(projected))
+    data = torch.randn(2, 5, 8)
+    model.save(tmp_path / "attention.lamina")
+    loaded = lamina.saving.load_model(tmp_path / "attention.lamina")
+    assert_close(loaded(data), model(data))
+    assert [w.shape for w in loaded.get_weights()] == [w.shape for w in model.get_weights()]

@@ -14,6 +14,8 @@ KERAS2_DEFAULTS = {("AveragePooling1D", "pool_size"): 2, ("AveragePooling2D", "p
 REQUIRED = {"units": 3, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0.1, "input_dim": 5,
             "output_dim": 4, "target_shape": (2, 2), "dims": (1,), "n": 2, "activation": "relu", "axes": 1,
             "pool_size": 2, "theta": 1.0, "groups": 2}
+REQUIRED.update({"num_heads": 2, "key_dim": 3, "head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2,
+                 "equation": "ab,bc->ac", "output_shape": 4})  # attention and EinsumDense
 # Layers whose required arguments are other layers or functions (covered by their own tests), and the
 # abstract base Layer.
 NOT_BUILT_HERE = {"Bidirectional", "TimeDistributed", "RNN", "Lambda", "InputLayer", "StackedRNNCells", "Layer"}
