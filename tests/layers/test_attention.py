@@ -14,16 +14,9 @@ import pytest
 import torch
 
 import lamina
-from keras_reference import assert_close, to_numpy
+from keras_reference import assert_close, masked_tensors, to_numpy
 
 B, T, S, DIM = 2, 4, 5, 6
-
-
-def _tensor(array, mask=None):
-    tensor = torch.as_tensor(array)
-    if mask is not None:
-        tensor._keras_mask = torch.as_tensor(mask)
-    return tensor
 
 
 def compare(keras, class_name, init, arrays, masks=None, call=None, lamina_call=None, keras_call=None, seed=0,
@@ -34,7 +27,7 @@ def compare(keras, class_name, init, arrays, masks=None, call=None, lamina_call=
     masks = masks or [None] * len(arrays)
 
     def inputs(for_lamina=False):
-        return [_tensor(a, m) for a, m in zip(arrays, lamina_masks if for_lamina and lamina_masks else masks)]
+        return masked_tensors(arrays, lamina_masks if for_lamina and lamina_masks else masks)
 
     keras_kwargs, lamina_kwargs = {**(call or {}), **(keras_call or {})}, {**(call or {}), **(lamina_call or {})}
     keras_layer = getattr(keras.layers, class_name)(**init)
@@ -186,7 +179,7 @@ def test_explicit_masks_are_used(keras):
     compare(keras, "MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, [query, value, key], call=explicit)
     layer = lamina.layers.MultiHeadAttention(2, 3)
     by_name = layer(query=torch.as_tensor(query), value=torch.as_tensor(value), query_mask=query_mask)
-    implicit = layer(_tensor(query, query_mask), torch.as_tensor(value))
+    implicit = layer(*masked_tensors([query, value], [query_mask, None]))
     assert_close(by_name, implicit)
     assert by_name._keras_mask.tolist() == query_mask.tolist()
 
@@ -253,13 +246,12 @@ def test_gradients_match_keras(keras):
     results = []
     for module in (keras, lamina):
         layer = module.layers.MultiHeadAttention(2, 3, use_gate=True)
-        q, v = _tensor(query, implicit[0]).requires_grad_(), _tensor(value, implicit[1]).requires_grad_()
-        layer(q, v)
+        layer(*masked_tensors([query, value], implicit[:2]))
         if module is keras:
             weights = [np.random.default_rng(13).standard_normal(w.shape).astype("float32") * 0.5
                        for w in layer.get_weights()]
         layer.set_weights(weights)
-        q, v = _tensor(query, implicit[0]).requires_grad_(), _tensor(value, implicit[1]).requires_grad_()
+        q, v = (t.requires_grad_() for t in masked_tensors([query, value], implicit[:2]))
         output = layer(q, v, attention_mask=torch.as_tensor(attention_mask), use_causal_mask=True)
         (output ** 2).sum().backward()
         results.append([to_numpy(g) for g in [q.grad, v.grad] + [w.value.grad for w in layer.trainable_weights]])
@@ -410,3 +402,18 @@ def test_model_file_round_trip(tmp_path):
     loaded = lamina.saving.load_model(tmp_path / "attention.lamina")
     assert_close(loaded(data), model(data))
     assert [w.shape for w in loaded.get_weights()] == [w.shape for w in model.get_weights()]
+
+
+def test_inputs_are_converted_with_their_masks():
+    """NumPy and float64 inputs become the layer's float32 tensors; a value's Keras mask survives that."""
+    layer = lamina.layers.MultiHeadAttention(2, 3)
+    query, value = np.random.default_rng(16).standard_normal((2, 4, 5)), np.random.default_rng(17).standard_normal(
+        (2, 6, 5))
+    mask = torch.tensor([[True, True, False, False, False, False], [True] * 6])
+    double = torch.as_tensor(value)
+    double._keras_mask = mask
+    output = layer(torch.as_tensor(query), double)
+    assert output.dtype == torch.float32
+    assert_close(output, layer(query.astype("float32"), value.astype("float32"), value_mask=mask))
+    assert_close(layer(query, value), layer(torch.as_tensor(query, dtype=torch.float32),
+                                            torch.as_tensor(value, dtype=torch.float32)))

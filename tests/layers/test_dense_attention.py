@@ -8,33 +8,23 @@ import pytest
 import torch
 
 import lamina
-from keras_reference import assert_close
+from keras_reference import assert_close, masked_tensors
 
 QUERY_MASK = np.array([[True, True, True, False], [True, True, True, True]])
 VALUE_MASK = np.array([[True, True, False, False, False], [True, True, True, True, True]])
 
 
-def _inputs(arrays, masks):
-    tensors = []
-    for array, mask in zip(arrays, masks):
-        tensor = torch.as_tensor(array)
-        if mask is not None:
-            tensor._keras_mask = torch.as_tensor(mask)
-        tensors.append(tensor)
-    return tensors
-
-
 def compare(keras, class_name, init, arrays, masks=(None, None, None), call=None, seed=0):
     layers = getattr(keras.layers, class_name)(**init), getattr(lamina.layers, class_name)(**init)
     call = call or {}
-    layers[0](_inputs(arrays, masks), **call)
+    layers[0](masked_tensors(arrays, masks), **call)
     generator = np.random.default_rng(seed)
     weights = [generator.standard_normal(w.shape).astype("float32") for w in layers[0].get_weights()]
     results = []
     for layer in layers:
-        layer(_inputs(arrays, masks), **call)
+        layer(masked_tensors(arrays, masks), **call)
         layer.set_weights(weights)
-        results.append(layer(_inputs(arrays, masks), **call))
+        results.append(layer(masked_tensors(arrays, masks), **call))
     expected, actual = results
     assert_close(list(actual) if isinstance(actual, tuple) else actual,
                  list(expected) if isinstance(expected, tuple) else expected, what=f"{class_name}({init}) {call}")

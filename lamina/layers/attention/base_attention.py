@@ -61,22 +61,25 @@ class BaseMultiHeadAttention(Layer):
         self._pending_shapes = (None, None)
         self._build_shapes = None
 
+    dropout = property(lambda self: self._dropout)
+    use_bias = property(lambda self: self._use_bias)
+
     # ------------------------------------------------------------------ calling
     def __call__(self, query=None, value=None, key=None, **kwargs):
         if query is None or value is None:
             raise TypeError(f"{type(self).__name__} '{self.name}' must be called with `query` and `value` "
                             "(positionally or by name): layer(query, value) or layer(query, value, key).")
-        symbolic = isinstance(query, KerasTensor)
-        value = value if isinstance(value, (torch.Tensor, KerasTensor)) else self._convert_input(value)
-        key = key if key is None or isinstance(key, (torch.Tensor, KerasTensor)) else self._convert_input(key)
-        if not symbolic:
+        if not isinstance(query, KerasTensor):
             # Masks the inputs carry (Keras's implicit masks), unless given; the key's only when it is given.
+            # Read before converting: a converted tensor is a new one, without the mask.
             for name, tensor in (("query_mask", query), ("value_mask", value), ("key_mask", key)):
                 if kwargs.get(name) is None and getattr(tensor, "_keras_mask", None) is not None:
                     kwargs[name] = tensor._keras_mask
             for name in _CALL_MASKS:
                 if kwargs.get(name) is not None:
                     kwargs[name] = self._convert_mask(kwargs[name])
+            value = self._convert_input(value)  # the engine converts the query
+            key = None if key is None else self._convert_input(key)
         if not self.built:
             self._pending_shapes = (_shape_of(value), _shape_of(key))
         return super().__call__(query, value, **({} if key is None else {"key": key}), **kwargs)

@@ -58,8 +58,6 @@ class GroupQueryAttention(BaseMultiHeadAttention):
                              kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
                              bias_constraint, use_gate, seed)
 
-    dropout = property(lambda self: self._dropout)
-    use_bias = property(lambda self: self._use_bias)
     use_gate = property(lambda self: self._use_gate)
     sliding_window = property(lambda self: self._sliding_window)
     kernel_initializer = property(lambda self: self._kernel_initializer)

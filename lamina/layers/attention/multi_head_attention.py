@@ -107,8 +107,6 @@ class MultiHeadAttention(BaseMultiHeadAttention):
     num_heads = property(lambda self: self._num_heads)
     key_dim = property(lambda self: self._key_dim)
     value_dim = property(lambda self: self._value_dim)
-    dropout = property(lambda self: self._dropout)
-    use_bias = property(lambda self: self._use_bias)
     attention_axes = property(lambda self: self._attention_axes)
     query_dense = property(lambda self: self._query_dense)
     key_dense = property(lambda self: self._key_dense)

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.engine.layer import Layer
-from lamina.layers.normalization.base_normalization import check_axis, check_axis_bounds
+from lamina.layers.normalization.base_normalization import check_axis, check_axis_bounds, resolve_axes
 from lamina.registry import register_builtin
 
 
@@ -32,21 +32,8 @@ class RMSNormalization(Layer):
         self.epsilon = epsilon
 
     def build(self, input_shape):
-        check_axis_bounds(self, input_shape)
-        rank = len(input_shape)
-        axes = sorted({a % rank for a in (self.axis if isinstance(self.axis, list) else [self.axis])})
-        if 0 in axes:
-            raise ValueError(f"RMSNormalization '{self.name}': cannot normalize over the batch axis 0. "
-                             f"Received: axis={self.axis}")
-        if any(input_shape[a] is None for a in axes):
-            raise ValueError(f"RMSNormalization '{self.name}': the axes {axes} must have known sizes. Received "
-                             f"input shape {tuple(input_shape)}")
+        resolve_axes(self, input_shape)  # F.rms_norm when the axes are the trailing ones
         self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
-        self._axes = tuple(axes)
-        self._normalized_shape = tuple(input_shape[a] for a in axes)
-        # F.rms_norm normalizes the last dims: usable when the axes are the trailing ones.
-        self._trailing = axes == list(range(rank - len(axes), rank))
-        self._broadcast_shape = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
         self.scale = self.add_weight(name="scale", shape=self._normalized_shape, initializer="ones")
 
     def call(self, inputs):
