@@ -1,4 +1,4 @@
-"""MultiHeadAttention and GroupedQueryAttention against Keras 3 (torch backend), same weights.
+"""MultiHeadAttention and GroupQueryAttention against Keras 3 (torch backend), same weights.
 
 Grids: masks (implicit Keras masks, ``attention_mask`` with a fully masked row, both) x causal x
 returned scores x shared/separate key, attention axes of rank-4 inputs, dropout at inference (Keras's

@@ -1,7 +1,5 @@
-"""What MultiHeadAttention and GroupedQueryAttention share: Keras's ``(query, value, key)`` call, the
+"""What MultiHeadAttention and GroupQueryAttention share: Keras's ``(query, value, key)`` call, the
 masks, the projections' options and the choice between the SDPA kernel and Keras's einsum path."""
-
-import torch
 
 from lamina import constraints, initializers, regularizers
 from lamina.engine.layer import Layer, specs_from_shapes

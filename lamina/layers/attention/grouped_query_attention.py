@@ -1,4 +1,4 @@
-"""GroupedQueryAttention (Ainslie et al., 2023): query heads share fewer key/value heads."""
+"""GroupQueryAttention (Ainslie et al., 2023): query heads share fewer key/value heads."""
 
 import math
 

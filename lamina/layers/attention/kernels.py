@@ -1,4 +1,4 @@
-"""Multi-head attention arithmetic shared by MultiHeadAttention and GroupedQueryAttention.
+"""Multi-head attention arithmetic shared by MultiHeadAttention and GroupQueryAttention.
 
 Projected tensors have Keras's layout ``(batch, *dims, heads, channels)``; attention runs over some of
 ``dims`` (the attention axes), the others act as batch axes. Scores have Keras's layout
