@@ -417,3 +417,20 @@ def test_inputs_are_converted_with_their_masks():
     assert_close(output, layer(query.astype("float32"), value.astype("float32"), value_mask=mask))
     assert_close(layer(query, value), layer(torch.as_tensor(query, dtype=torch.float32),
                                             torch.as_tensor(value, dtype=torch.float32)))
+
+
+def test_model_json_round_trip_with_keras(keras):
+    """A functional model of the new layers: lamina's JSON builds the same model in Keras, and back."""
+    inputs = lamina.Input((5, 8))
+    attended, scores = lamina.layers.MultiHeadAttention(2, 4)(inputs, inputs, return_attention_scores=True)
+    grouped = lamina.layers.GroupQueryAttention(2, 2, 1)(attended, inputs, use_causal_mask=True)
+    dotted = lamina.layers.AdditiveAttention()([lamina.layers.Attention(use_scale=True)([grouped, inputs]), inputs])
+    projected = lamina.layers.EinsumDense("abc,cd->abd", (None, 3), bias_axes="d")(dotted)
+    model = lamina.Model(inputs, [lamina.layers.RMSNormalization()(projected), scores])
+    keras_model = keras.models.model_from_json(model.to_json())
+    keras_model.set_weights(model.get_weights())
+    data = torch.randn(2, 5, 8)
+    assert_close(list(model(data)), list(keras_model(data)))
+    back = lamina.models.model_from_json(keras_model.to_json())
+    back.set_weights(keras_model.get_weights())
+    assert_close(list(back(data)), list(keras_model(data)))
