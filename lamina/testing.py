@@ -23,8 +23,10 @@ class LayerTestFailure(AssertionError):
 
 
 def _tensor(data, dtype):
-    """A tensor, or a list of tensors for a multi-input layer (a list of arrays/tensors); ``dtype`` None:
+    """A tensor, or a list (or dict, by argument name) of tensors for a multi-input layer; ``dtype`` None:
     text, as a NumPy string array."""
+    if isinstance(data, dict):
+        return {name: _tensor(d, dtype) for name, d in data.items()}
     if isinstance(data, (list, tuple)) and data and all(isinstance(d, (np.ndarray, torch.Tensor)) for d in data):
         return [_tensor(d, dtype) for d in data]
     if dtype is None:
@@ -33,10 +35,26 @@ def _tensor(data, dtype):
 
 
 def _shape_of(inputs):
+    if isinstance(inputs, dict):
+        return {name: tuple(t.shape) for name, t in inputs.items()}
     return [tuple(t.shape) for t in inputs] if isinstance(inputs, list) else tuple(inputs.shape)
 
 
+def _call(layer, inputs, **kwargs):
+    """Calls ``layer`` on one input, a list of inputs, or a dict of inputs passed by name (``query=``...)."""
+    return layer(**inputs, **kwargs) if isinstance(inputs, dict) else layer(inputs, **kwargs)
+
+
+def _compute_output_shape(layer, input_shape):
+    """Keras's convention: a dict of inputs is passed as ``<name>_shape`` arguments."""
+    if isinstance(input_shape, dict):
+        return layer.compute_output_shape(**{f"{name}_shape": shape for name, shape in input_shape.items()})
+    return layer.compute_output_shape(input_shape)
+
+
 def _symbolic_inputs(inputs, dtype):
+    if isinstance(inputs, dict):
+        return {name: _symbolic_inputs(t, dtype) for name, t in inputs.items()}
     if isinstance(inputs, list):
         return [Input(batch_shape=(None,) + tuple(t.shape[1:]), dtype=dtype) for t in inputs]
     return Input(batch_shape=(None,) + tuple(inputs.shape[1:]), dtype=dtype)
@@ -89,7 +107,8 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
     """Checks a layer class end to end and returns the eager output.
 
     ``input_shape`` is one shape, or a list of shapes for a multi-input layer (``input_data``
-    likewise one array or a list of arrays). Outputs may be one tensor or a structure of tensors
+    likewise one array or a list of arrays), or a dict of shapes by argument name for a layer called
+    as ``layer(query=..., value=...)`` (``compute_output_shape`` then receives ``query_shape=``...). Outputs may be one tensor or a structure of tensors
     (``expected_output_shape`` then a structure of shapes). ``input_mask`` (a boolean array, or a
     list per input) is attached to the inputs as their Keras mask; ``expected_mask_shape`` is the
     shape of the output's mask it must produce.
@@ -121,11 +140,17 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
                 else generator.standard_normal(shape)
 
         several = isinstance(input_shape, list) and all(isinstance(s, (tuple, list)) for s in input_shape)
-        input_data = [sample(s) for s in input_shape] if several else sample(input_shape)
+        if isinstance(input_shape, dict):
+            input_data = {name: sample(shape) for name, shape in input_shape.items()}
+        else:
+            input_data = [sample(s) for s in input_shape] if several else sample(input_shape)
 
     def fresh_inputs():
         tensors = _tensor(input_data, torch_dtype)
-        if input_mask is not None:
+        if isinstance(input_mask, dict):
+            for name, mask in input_mask.items():
+                tensors[name]._keras_mask = torch.as_tensor(np.asarray(mask), dtype=torch.bool)
+        elif input_mask is not None:
             masks = input_mask if isinstance(tensors, list) else [input_mask]
             for tensor, mask in zip(tree.flatten(tensors), masks):
                 if mask is not None:
@@ -143,7 +168,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
     check(type(restored) is layer_cls and restored.get_config() == config,
           "serialize/deserialize did not give the same class and config")
 
-    output = layer(inputs, **call_kwargs)
+    output = _call(layer, inputs, **call_kwargs)
     flat_output = tree.flatten(output)
     check(all(isinstance(t, torch.Tensor) for t in flat_output),
           f"expected torch tensor outputs, got {[type(t).__name__ for t in flat_output]}")
@@ -152,7 +177,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
         expected = tuple(expected_output_shape) if isinstance(output, torch.Tensor) else expected_output_shape
         check(_same_structure_of_shapes(eager_shapes, expected),
               f"eager output shape {eager_shapes} != expected {expected}")
-    computed = layer.compute_output_shape(input_shape)
+    computed = _compute_output_shape(layer, input_shape)
     check(_same_structure_of_shapes(eager_shapes, computed),
           f"compute_output_shape {computed} != eager shape {eager_shapes}")
     if expected_num_trainable_weights is not None:
@@ -170,26 +195,26 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
               f"output mask {None if mask is None else tuple(mask.shape)} != expected {tuple(expected_mask_shape)}")
 
     symbolic_layer = layer_cls.from_config(copy.deepcopy(config))
-    symbolic_output = symbolic_layer(_symbolic_inputs(inputs, input_dtype), **call_kwargs)
+    symbolic_output = _call(symbolic_layer, _symbolic_inputs(inputs, input_dtype), **call_kwargs)
     batchless = _map_shapes(lambda shape: (None,) + tuple(shape[1:]) if shape else shape, eager_shapes)
     check(_same_structure_of_shapes(batchless, _shapes(symbolic_output), batch_unknown=True),
           f"symbolic shape {_shapes(symbolic_output)} disagrees with eager {batchless}")
 
     twin = layer_cls.from_config(copy.deepcopy(config))
-    twin(fresh_inputs(), **call_kwargs)
+    _call(twin, fresh_inputs(), **call_kwargs)
     twin.set_weights(layer.get_weights())
-    _assert_close(twin(fresh_inputs(), **call_kwargs), output, f"{name}: set_weights(get_weights())")
+    _assert_close(_call(twin, fresh_inputs(), **call_kwargs), output, f"{name}: set_weights(get_weights())")
     clone = layer_cls.from_config(copy.deepcopy(config))
-    clone(fresh_inputs(), **call_kwargs)
+    _call(clone, fresh_inputs(), **call_kwargs)
     clone.load_state_dict(layer.state_dict())
-    _assert_close(clone(fresh_inputs(), **call_kwargs), output, f"{name}: load_state_dict(state_dict())")
+    _assert_close(_call(clone, fresh_inputs(), **call_kwargs), output, f"{name}: load_state_dict(state_dict())")
 
     if run_training_check and layer.trainable_weights:
         grad = torch_dtype is not None and torch_dtype.is_floating_point
         trained = fresh_inputs()
         trained = tree.map_structure(lambda t: t.requires_grad_(grad), trained)
-        result = layer(trained, training=True, **call_kwargs) if layer._call_has_training_arg \
-            else layer(trained, **call_kwargs)
+        result = _call(layer, trained, training=True, **call_kwargs) if layer._call_has_training_arg \
+            else _call(layer, trained, **call_kwargs)
         torch.stack([t.float().square().sum() for t in tree.flatten(result)]).sum().backward()
         missing = [i for i, w in enumerate(layer.trainable_weights) if w.grad is None]
         check(not missing, f"no gradient reached trainable weights {missing}")

@@ -19,6 +19,19 @@ def to_numpy(value):
     return np.asarray(value)
 
 
+def masked_tensors(arrays, masks):
+    """Fresh tensors from ``arrays``, each carrying its Keras mask from ``masks`` (None: no mask), as
+    ``Embedding(mask_zero=True)`` or ``Masking`` outputs do. Keras's MultiHeadAttention deletes the masks
+    of its inputs: make new tensors for every call."""
+    tensors = []
+    for array, mask in zip(arrays, masks):
+        tensor = torch.as_tensor(array)
+        if mask is not None:
+            tensor._keras_mask = torch.as_tensor(mask)
+        tensors.append(tensor)
+    return tensors
+
+
 def assert_close(actual, expected, tolerance=1e-5, what=""):
     actual, expected = to_numpy(actual), to_numpy(expected)
     if isinstance(expected, list):

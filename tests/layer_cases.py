@@ -151,6 +151,20 @@ def _cases():
                   input_data=[[10, 20, 99], [30, 30, 10]]),
         LayerCase(layers.TextVectorization, {"vocabulary": ["the", "cat", "sat"], "output_sequence_length": 5},
                   None, (2, 5), input_dtype="string", input_data=["The cat sat.", "A dog sat on the mat"]),
+        # attention, EinsumDense, RMSNormalization (issue 14)
+        LayerCase(layers.MultiHeadAttention, {"num_heads": 2, "key_dim": 3}, {"query": seq, "value": (2, 5, 3)},
+                  (2, 4, 3), input_mask={"query": MASK}, expected_mask_shape=(2, 4)),
+        LayerCase(layers.MultiHeadAttention, {"num_heads": 2, "key_dim": 2, "attention_axes": (1, 2), "dropout": 0.1},
+                  {"query": image, "value": image, "key": image}, image),
+        LayerCase(layers.GroupQueryAttention, {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2},
+                  {"query": seq, "value": (2, 5, 3)}, (2, 4, 3), call_kwargs={"use_causal_mask": True}),
+        LayerCase(layers.Attention, {"use_scale": True, "score_mode": "concat"}, [seq, (2, 5, 3)], (2, 4, 3),
+                  input_mask=[MASK, None], expected_mask_shape=(2, 4)),
+        LayerCase(layers.AdditiveAttention, {"dropout": 0.2}, [seq, (2, 5, 3), (2, 5, 3)], (2, 4, 3),
+                  call_kwargs={"use_causal_mask": True}),
+        LayerCase(layers.EinsumDense, {"equation": "abc,cde->abde", "output_shape": (None, 2, 5), "bias_axes": "de"},
+                  seq, (2, 4, 2, 5)),
+        LayerCase(layers.RMSNormalization, {"axis": [1, 2]}, seq, seq),
     ]
 
 

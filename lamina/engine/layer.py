@@ -573,11 +573,13 @@ def _tracked_build(build):
     """Wraps a layer's ``build`` so that any call (ours or the user's) records the build."""
 
     @functools.wraps(build)
-    def tracked(self, input_shape=None, *args, **kwargs):
+    def tracked(self, *args, **kwargs):
         with naming.name_scope(self.name, caller=self):
-            result = build(self, input_shape, *args, **kwargs)
+            result = build(self, *args, **kwargs)
         self.built = True
         if self._build_input_shape is None:
+            # The first shape, also when given by name (`mha.build(query_shape=..., value_shape=...)`).
+            input_shape = args[0] if args else next(iter(kwargs.values()), None)
             self._build_input_shape = tuple(input_shape) if is_shape(input_shape) else input_shape
         self._update_call_path()
         Structure.changed()

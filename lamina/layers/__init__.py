@@ -4,6 +4,7 @@ from lamina.engine.input_layer import Input, InputLayer  # noqa: F401
 from lamina.engine.input_spec import InputSpec  # noqa: F401
 from lamina.engine.layer import Layer  # noqa: F401
 from lamina.layers.activations import *  # noqa: F401,F403
+from lamina.layers.attention import *  # noqa: F401,F403
 from lamina.layers.convolutional import *  # noqa: F401,F403
 from lamina.layers.core import *  # noqa: F401,F403
 from lamina.layers.merging import *  # noqa: F401,F403

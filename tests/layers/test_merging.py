@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import lamina
-from keras_reference import assert_close, assert_matches_keras
+from keras_reference import assert_close, assert_matches_keras, masked_tensors
 
 ELEMENTWISE = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]
 
@@ -38,16 +38,6 @@ def test_elementwise_broadcasting_matches_keras(keras, name, shapes):
     assert_close(functional, output)
 
 
-def _masked(arrays, masks):
-    tensors = []
-    for array, mask in zip(arrays, masks):
-        tensor = torch.as_tensor(array)
-        if mask is not None:
-            tensor._keras_mask = torch.as_tensor(mask)
-        tensors.append(tensor)
-    return tensors
-
-
 MASK_PATTERNS = [(True, True), (True, False), (False, True), (True, True, True), (True, False, True),
                  (False, True, True), (False, False, True)]
 
@@ -58,8 +48,8 @@ def test_masks_match_keras(keras, name, pattern):
     generator = np.random.default_rng(len(pattern))
     arrays = [generator.standard_normal((3, 5, 4)).astype("float32") for _ in pattern]
     masks = [generator.random((3, 5)) < 0.5 if has else None for has in pattern]
-    expected = getattr(keras.layers, name)()(_masked(arrays, masks))
-    actual = getattr(lamina.layers, name)()(_masked(arrays, masks))
+    expected = getattr(keras.layers, name)()(masked_tensors(arrays, masks))
+    actual = getattr(lamina.layers, name)()(masked_tensors(arrays, masks))
     assert_close(actual, expected, what=f"{name} {pattern}")
     expected_mask, actual_mask = getattr(expected, "_keras_mask", None), getattr(actual, "_keras_mask", None)
     assert (expected_mask is None) == (actual_mask is None), f"{name} {pattern}: mask presence differs"
@@ -70,8 +60,8 @@ def test_masks_match_keras(keras, name, pattern):
 def test_concatenate_mask_along_time(keras):
     arrays = [np.ones((2, 3, 4), "float32"), np.ones((2, 2, 4), "float32")]
     masks = [np.array([[1, 0, 1], [0, 0, 1]], bool), None]
-    expected = keras.layers.Concatenate(axis=1)(_masked(arrays, masks))
-    actual = lamina.layers.Concatenate(axis=1)(_masked(arrays, masks))
+    expected = keras.layers.Concatenate(axis=1)(masked_tensors(arrays, masks))
+    actual = lamina.layers.Concatenate(axis=1)(masked_tensors(arrays, masks))
     np.testing.assert_array_equal(actual._keras_mask.numpy(), expected._keras_mask.numpy())
 
 

@@ -20,6 +20,8 @@ BUILD_WITH = {"CategoryEncoding": {"num_tokens": 3}, "Discretization": {"num_bin
 # Layers Keras builds only with TensorFlow installed: their configs are compared with Keras-on-TensorFlow
 # fixtures in tests/layers/test_preprocessing_keras_tf.py.
 NEEDS_TENSORFLOW = {"Hashing", "HashedCrossing", "StringLookup", "IntegerLookup", "TextVectorization"}
+REQUIRED.update({"num_heads": 2, "key_dim": 3, "head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2,
+                 "equation": "ab,bc->ac", "output_shape": 4})  # attention and EinsumDense
 # Layers whose required arguments are other layers or functions (covered by their own tests), and the
 # abstract base Layer.
 NOT_BUILT_HERE = {"Bidirectional", "TimeDistributed", "RNN", "Lambda", "InputLayer", "StackedRNNCells", "Layer"}

@@ -1,8 +1,8 @@
-"""LoRA (low-rank adaptation) for layers with one ``(in, out)`` matrix: Dense, Embedding.
+"""LoRA (low-rank adaptation) for layers with one kernel: Dense, Embedding, EinsumDense.
 
-``enable_lora(rank)`` freezes the layer's matrix W and adds two trainable factors
-A ``(in, rank)`` and B ``(rank, out)``; the layer then computes with
-``W + (lora_alpha / rank) * A @ B``, as Keras 3.
+``enable_lora(rank)`` freezes the layer's kernel W of Keras shape ``(*leading, out)`` and adds two
+trainable factors A ``(*leading, rank)`` and B ``(rank, out)``; the layer then computes with
+``W + (lora_alpha / rank) * A @ B``, as Keras 3 (for a matrix: A ``(in, rank)``, B ``(rank, out)``).
 """
 
 import torch
@@ -27,7 +27,7 @@ class LoraMixin:
         self._lora_scale = 0.0
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform", b_initializer="zeros"):
-        """Freezes the matrix and adds trainable factors A ``(in, rank)`` and B ``(rank, out)`` (B starts at 0)."""
+        """Freezes the kernel and adds trainable factors A ``(*leading, rank)`` and B ``(rank, out)`` (B starts at 0)."""
         if getattr(self, self._lora_constraint) is not None:
             raise ValueError(f"Layer '{self.name}': LoRA is incompatible with `{self._lora_constraint}`. "
                              f"Remove the `{self._lora_constraint}` argument to enable LoRA.")
@@ -38,10 +38,10 @@ class LoraMixin:
             raise ValueError(f"Layer '{self.name}': LoRA is already enabled; it can be enabled once per layer.")
         rank = check_int(rank, "rank", f"Layer '{self.name}' (LoRA)", minimum=1)
         target = self._lora_target
-        fan_in, fan_out = self._weight_specs[target].keras_shape
+        *leading, fan_out = self._weight_specs[target].keras_shape
         regularizer = getattr(self, self._lora_regularizer)
         name_a, name_b = self._lora_names
-        for name, shape, initializer in ((name_a, (fan_in, rank), a_initializer),
+        for name, shape, initializer in ((name_a, (*leading, rank), a_initializer),
                                          (name_b, (rank, fan_out), b_initializer)):
             self.add_weight(name=name, shape=shape, initializer=initializers.get(initializer), dtype="float32",
                             regularizer=regularizer)
@@ -58,6 +58,12 @@ class LoraMixin:
     def _lora_delta(self, factor_a_rows):
         """``scale * rows_of_A @ B``: the LoRA term for rows of A already selected or projected."""
         return torch.matmul(factor_a_rows, getattr(self, self._lora_names[1])) * self._lora_scale
+
+    def _lora_merged_kernel(self):
+        """``W + scale * A @ B``: the kernel the layer computes with while LoRA is enabled."""
+        name_a, name_b = self._lora_names
+        return getattr(self, self._lora_target) + torch.matmul(getattr(self, name_a), getattr(self, name_b)) \
+            * self._lora_scale
 
     def _lora_config(self):
         return {"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha} if self.lora_rank else {}

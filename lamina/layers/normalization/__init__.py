@@ -1,8 +1,9 @@
-"""Normalization layers: Batch, Layer, Group and Unit normalization."""
+"""Normalization layers: Batch, Layer, Group, Unit and RMS normalization."""
 
 from lamina.layers.normalization.batch_normalization import BatchNormalization
 from lamina.layers.normalization.group_normalization import GroupNormalization
 from lamina.layers.normalization.layer_normalization import LayerNormalization
+from lamina.layers.normalization.rms_normalization import RMSNormalization
 from lamina.layers.normalization.unit_normalization import UnitNormalization
 
-__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization"]
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "RMSNormalization"]

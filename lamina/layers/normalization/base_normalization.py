@@ -4,6 +4,7 @@ import math
 import numbers
 
 from lamina import constraints, initializers, regularizers
+from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.ops.arguments import is_int
 
@@ -75,3 +76,24 @@ def check_axis_bounds(layer, input_shape):
             raise ValueError(f"{type(layer).__name__} '{layer.name}': axis {axis} is out of bounds for input "
                              f"shape {tuple(input_shape)}. Received: axis={layer.axis}")
     return tuple(input_shape)
+
+
+def resolve_axes(layer, input_shape):
+    """Sets ``layer._axes`` (sorted, non-negative), ``_normalized_shape`` (the sizes there),
+    ``_broadcast_shape`` (those sizes, 1 elsewhere) and ``_trailing`` (the axes are the last ones) for
+    ``layer.axis`` on ``input_shape``; the batch axis and unknown sizes raise a ValueError."""
+    check_axis_bounds(layer, input_shape)
+    rank = len(input_shape)
+    axes = sorted({a % rank for a in (layer.axis if isinstance(layer.axis, list) else [layer.axis])})
+    name = f"{type(layer).__name__} '{layer.name}'"
+    if 0 in axes:
+        raise ValueError(f"{name}: cannot normalize over the batch axis 0. Received: axis={layer.axis}")
+    if any(input_shape[a] is None for a in axes):
+        raise ValueError(f"{name}: the axes {axes} must have known sizes. Received input shape {tuple(input_shape)}")
+    layer._axes = tuple(axes)
+    layer._trailing = axes == list(range(rank - len(axes), rank))
+    layer._normalized_shape = tuple(input_shape[a] for a in axes)
+    layer._broadcast_shape = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
+    # The normalized axes are fixed by the weights; non-trailing axes also fix the rank.
+    layer.input_spec = InputSpec(min_ndim=rank, axes={a - rank: input_shape[a] for a in axes}) if layer._trailing \
+        else InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})

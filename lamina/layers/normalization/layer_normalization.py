@@ -5,8 +5,8 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from lamina.engine.input_spec import InputSpec
-from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis, check_epsilon
+from lamina.layers.normalization.base_normalization import (AffineNormalization, check_axis, check_epsilon,
+                                                           resolve_axes)
 from lamina.registry import register_builtin
 
 
@@ -41,22 +41,7 @@ class LayerNormalization(AffineNormalization):
                          beta_constraint, gamma_constraint)
 
     def build(self, input_shape):
-        self.compute_output_shape(input_shape)
-        rank = len(input_shape)
-        axes = sorted({a % rank for a in (self.axis if isinstance(self.axis, list) else [self.axis])})
-        if 0 in axes:
-            raise ValueError(f"LayerNormalization '{self.name}': cannot normalize over the batch axis 0. "
-                             f"Received: axis={self.axis}")
-        if any(input_shape[a] is None for a in axes):
-            raise ValueError(f"LayerNormalization '{self.name}': the axes {axes} must have known sizes. "
-                             f"Received input shape {tuple(input_shape)}")
-        self._axes = tuple(axes)
-        self._trailing = axes == list(range(rank - len(axes), rank))
-        # The normalized axes are fixed by the weights; non-trailing axes also fix the rank.
-        self.input_spec = InputSpec(min_ndim=rank, axes={a - rank: input_shape[a] for a in axes}) if self._trailing \
-            else InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
-        self._normalized_shape = tuple(input_shape[a] for a in axes)
-        self._broadcast_shape = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
+        resolve_axes(self, input_shape)
         self._add_affine_weights(self._normalized_shape, center=self.center and not self.rms_scaling,
                                  scale=self.scale or self.rms_scaling)
 
