@@ -131,6 +131,13 @@ def _cases():
         LayerCase(layers.Bidirectional, {"layer": layers.LSTM(2, return_sequences=True), "merge_mode": "sum"},
                   seq, (2, 4, 2), input_mask=MASK, expected_mask_shape=(2, 4)),
         LayerCase(layers.TimeDistributed, {"layer": layers.Dense(3)}, seq, (2, 4, 3)),
+        # issue 14 (non-attention part): ConvLSTM, adaptive pooling, wrappers, Keras 2 layers
+        LayerCase(layers.ConvLSTM1D, {"filters": 2, "kernel_size": 2, "return_sequences": True}, (2, 3, 5, 2),
+                  (2, 3, 4, 2), input_mask=MASK[:, :3], expected_mask_shape=(2, 3), covers=(layers.ConvLSTMCell,)),
+        LayerCase(layers.ConvLSTM2D, {"filters": 2, "kernel_size": 3, "padding": "same", "return_state": True},
+                  (2, 3, 4, 5, 1), [(2, 4, 5, 2)] * 3),
+        LayerCase(layers.ConvLSTM3D, {"filters": 1, "kernel_size": 2, "data_format": "channels_first"},
+                  (1, 2, 2, 3, 3, 3), (1, 1, 2, 2, 2)),
     ]
 
 
