@@ -138,6 +138,13 @@ def _cases():
                   (2, 3, 4, 5, 1), [(2, 4, 5, 2)] * 3),
         LayerCase(layers.ConvLSTM3D, {"filters": 1, "kernel_size": 2, "data_format": "channels_first"},
                   (1, 2, 2, 3, 3, 3), (1, 1, 2, 2, 2)),
+        LayerCase(layers.AdaptiveAveragePooling1D, {"output_size": 3}, (2, 7, 3), (2, 3, 3)),
+        LayerCase(layers.AdaptiveAveragePooling2D, {"output_size": (2, 6)}, image, (2, 2, 6, 3)),
+        LayerCase(layers.AdaptiveAveragePooling3D, {"output_size": 2, "data_format": "channels_first"}, volume,
+                  (1, 3, 2, 2, 2)),
+        LayerCase(layers.AdaptiveMaxPooling1D, {"output_size": 2, "data_format": "channels_first"}, seq, (2, 4, 2)),
+        LayerCase(layers.AdaptiveMaxPooling2D, {"output_size": 3}, image, (2, 3, 3, 3)),
+        LayerCase(layers.AdaptiveMaxPooling3D, {"output_size": (2, 3, 1)}, volume, (1, 2, 3, 1, 2)),
     ]
 
 

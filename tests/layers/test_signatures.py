@@ -13,7 +13,7 @@ KERAS2_DEFAULTS = {("AveragePooling1D", "pool_size"): 2, ("AveragePooling2D", "p
 # Values for the arguments Keras requires, to build each layer with its defaults otherwise.
 REQUIRED = {"units": 3, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0.1, "input_dim": 5,
             "output_dim": 4, "target_shape": (2, 2), "dims": (1,), "n": 2, "activation": "relu", "axes": 1,
-            "pool_size": 2, "theta": 1.0, "groups": 2}
+            "pool_size": 2, "theta": 1.0, "groups": 2, "output_size": 2}
 # Layers whose required arguments are other layers or functions (covered by their own tests), and the
 # abstract base Layer.
 NOT_BUILT_HERE = {"Bidirectional", "TimeDistributed", "RNN", "Lambda", "InputLayer", "StackedRNNCells", "Layer"}
