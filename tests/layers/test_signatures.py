@@ -16,7 +16,8 @@ REQUIRED = {"units": 3, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0
             "pool_size": 2, "theta": 1.0, "groups": 2, "output_size": 2}
 # Layers whose required arguments are other layers or functions (covered by their own tests), and the
 # abstract base Layer.
-NOT_BUILT_HERE = {"Bidirectional", "TimeDistributed", "RNN", "Lambda", "InputLayer", "StackedRNNCells", "Layer"}
+NOT_BUILT_HERE = {"Bidirectional", "TimeDistributed", "RNN", "Lambda", "InputLayer", "StackedRNNCells", "Layer",
+                  "Wrapper", "SpectralNormalization", "TorchModuleWrapper"}
 
 
 def _shared_layer_names():
