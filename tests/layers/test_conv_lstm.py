@@ -63,6 +63,8 @@ def test_conv_lstm2d_grid_matches_keras(keras, rng, padding, strides, data_forma
                            return_sequences=True)),
     ("ConvLSTM2D", 2, dict(kernel_size=3, use_bias=False, unit_forget_bias=False, activation="relu",
                            recurrent_activation="hard_sigmoid", unroll=True)),
+    ("ConvLSTM2D", 2, dict(kernel_size=2, recurrent_activation="softmax", data_format="channels_first",
+                           return_sequences=True)),  # not elementwise: activated gate by gate, as Keras
     ("ConvLSTM3D", 3, dict(kernel_size=2, padding="same", strides=2, return_state=True)),
     ("ConvLSTM3D", 3, dict(kernel_size=(1, 2, 3), data_format="channels_first", return_sequences=True)),
 ])

@@ -20,6 +20,7 @@ fixed over the sequence; the four masked copies run as one grouped convolution.
 import torch
 import torch.nn.functional as F
 
+from lamina import activations
 from lamina.engine.input_spec import InputSpec
 from lamina.layers.convolutional.base_conv import CONV_FUNCTIONS, torch_kernel_layout
 from lamina.layers.rnn.lstm import LSTMCell
@@ -29,6 +30,9 @@ from lamina.ops.padding import conv_output_length, conv_padding, same_padding, s
 from lamina.registry import register_builtin
 
 _GATES = 4
+# Recurrent activations that act on each value alone, so they may run over all four gates at once.
+_ELEMENTWISE = frozenset((activations.sigmoid, activations.hard_sigmoid, activations.tanh, activations.relu,
+                          activations.linear, activations.softsign, activations.hard_tanh))
 
 
 @register_builtin("keras.layers")
@@ -132,14 +136,18 @@ class ConvLSTMCell(LSTMCell):
                 for _ in range(2)]
 
     # ------------------------------------------------------------------ computation
-    def _convolve(self, x, weight, bias, strides, dilation, padding, groups):
-        """A convolution of images ``x`` in the layer's data format, returned in that format."""
+    def _convolve(self, x, weight, bias, strides, dilation, padding, groups, added=None):
+        """A convolution of images ``x`` in the layer's data format (plus ``added``), in that format."""
         explicit, symmetric = padding
         if self._channels_last:
             x = x.movedim(-1, 1)  # a channels_last view, no copy
         if explicit is not None:
             x = F.pad(x, explicit)
         y = self._conv(x, weight, bias, strides, symmetric, dilation, groups)
+        if added is not None:
+            # In place on the convolution's own output (its backward doesn't need it; not on a view of it,
+            # which autograd would have to copy).
+            y.add_(added.movedim(-1, 1) if self._channels_last else added)
         return y.movedim(1, -1) if self._channels_last else y
 
     def _channel_axis(self, x):
@@ -165,11 +173,15 @@ class ConvLSTMCell(LSTMCell):
     def recurrence(self, projected, states, recurrent_mask=None):
         h, c = states
         previous, groups = self._masked_copies(h, recurrent_mask)
-        gates = projected + self._convolve(previous, self.recurrent_kernel, None, 1, 1, self._recurrent_padding,
-                                           groups)
-        i, f, g, o = gates.chunk(_GATES, self._channel_axis(gates))
-        c = self.recurrent_activation(f) * c + self.recurrent_activation(i) * self.activation(g)
-        h = self.recurrent_activation(o) * self.activation(c)
+        gates = self._convolve(previous, self.recurrent_kernel, None, 1, 1, self._recurrent_padding, groups,
+                               added=projected)
+        axis = self._channel_axis(gates)
+        # One split (its backward is one concatenation); i and f are adjacent, activated in one pass.
+        input_forget, cell, output = gates.split([2 * self.filters, self.filters, self.filters], axis)
+        i, f = (self.recurrent_activation(input_forget).chunk(2, axis) if self.recurrent_activation in _ELEMENTWISE
+                else map(self.recurrent_activation, input_forget.chunk(2, axis)))
+        c = torch.addcmul(f * c, i, self.activation(cell))
+        h = self.recurrent_activation(output) * self.activation(c)
         return h, [h, c]
 
     def make_dropout_masks(self, batch, like, training):
