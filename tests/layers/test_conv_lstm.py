@@ -231,3 +231,19 @@ def test_other_spatial_size_after_build_is_refused(rng):
     layer(sequences(rng, 2, "channels_last"))
     with pytest.raises(ValueError, match="was built for sequences of shape"):
         layer(sequences(rng, 2, "channels_last", size=7))
+
+
+def test_bidirectional_conv_lstm_matches_keras(keras, rng):
+    inputs = sequences(rng, 2, "channels_last")
+    mask = np.array([[1, 1, 0], [1, 0, 0]], dtype=bool)
+    kwargs = dict(layer=keras.layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True))
+    keras_layer = keras.layers.Bidirectional(**kwargs)
+    keras_layer(inputs)
+    generator = np.random.default_rng(1)
+    keras_layer.set_weights([generator.standard_normal(w.shape).astype("float32") * 0.5
+                             for w in keras_layer.get_weights()])
+    layer = lamina.layers.Bidirectional(ConvLSTM2D(2, 3, padding="same", return_sequences=True))
+    layer(inputs)
+    layer.set_weights(keras_layer.get_weights())
+    for call_kwargs in ({}, {"mask": mask}):
+        assert_close(layer(inputs, **call_kwargs), keras_layer(inputs, **call_kwargs))
