@@ -19,16 +19,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
-import time
+
+# The same timing, training step, allocator settings and process rotation as the other recurrent benchmarks.
+from recurrent import ENV, FRAMEWORKS, run_in_rotation, timed, torch_steps
 
 # case: (data_format, batch, time, size, channels, filters)
 CASES = {"video_cl": ("channels_last", 8, 10, 32, 1, 16), "video_cf": ("channels_first", 8, 10, 32, 1, 16),
          "wide_cl": ("channels_last", 4, 6, 24, 8, 32)}
 TINY = (2, 3, 6, 1, 4)
-FRAMEWORKS = ("torch", "lamina", "keras")
-ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "134217728", "KERAS_BACKEND": "torch"}
 KERNEL = 3
 
 
@@ -94,17 +92,6 @@ def copy_lamina_initialization(net, layer):
         net.conv.bias.copy_(cell.bias)
 
 
-def timed(step, warmup, repeats):
-    for _ in range(warmup):
-        step()
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
-
-
 def measure(framework, case, repeats, tiny):
     import torch
 
@@ -133,19 +120,7 @@ def measure(framework, case, repeats, tiny):
             lamina_out = layer(x)
             assert torch.allclose(model(x), lamina_out, atol=1e-5), "the PyTorch ConvLSTM computes something else"
         model.train()
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-        def train():
-            optimizer.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.mse_loss(model(x), y)
-            loss.backward()
-            optimizer.step()
-
-        def forward():
-            model.eval()
-            result = model(x)
-            model.train()
-            return result
+        train, forward = torch_steps(model, x, y)
     warmup = 1 if tiny else 3
     train_time = timed(train, warmup, repeats)
     with torch.no_grad():
@@ -166,20 +141,14 @@ def main():
         return
     import torch
 
-    env = {**os.environ, **ENV}
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, 1 torch thread per run; ConvLSTM2D {KERNEL}x{KERNEL} "
           f"'same', return_sequences; median of {args.rounds} rounds in rotation{' (TINY)' if args.tiny else ''}")
     print("env: " + " ".join(f"{k}={v}" for k, v in ENV.items()))
     print(f"{'case':<9} {'(format, batch, T, size, in, filters)':<40} {'mode':<6} {'torch':>8} {'lamina':>8} "
           f"{'keras':>8}   lamina/torch  lamina/keras   (clips/s)")
     for case in args.cases:
-        runs = {framework: [] for framework in FRAMEWORKS}
-        for _ in range(args.rounds):
-            for framework in FRAMEWORKS:
-                command = [sys.executable, __file__, "--worker", framework, case, "--repeats", str(args.repeats)]
-                output = subprocess.run(command + (["--tiny"] if args.tiny else []), env=env, check=True,
-                                        capture_output=True, text=True)
-                runs[framework].append(json.loads(output.stdout.strip().splitlines()[-1]))
+        runs = run_in_rotation(__file__, case, args.rounds,
+                               ["--repeats", str(args.repeats)] + (["--tiny"] if args.tiny else []))
         for mode in ("train", "infer"):
             t, la, k = (statistics.median(run[mode] for run in runs[f]) for f in FRAMEWORKS)
             sizes = str(case_sizes(case, args.tiny))

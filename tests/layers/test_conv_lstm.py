@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from keras_reference import assert_close, to_numpy
+from keras_reference import assert_close, assert_matches_keras, to_numpy
 
 import lamina
 from lamina.layers import RNN, ConvLSTM1D, ConvLSTM2D, ConvLSTMCell
@@ -20,22 +20,6 @@ def sequences(rng, rank, data_format, size=6, channels=2, batch=BATCH, time=TIME
     return rng.standard_normal((batch, time, *per_step)).astype("float32")
 
 
-def keras_pair(keras, class_name, kwargs, inputs, call_kwargs=None, seed=0):
-    """(lamina layer, Keras layer, Keras output) with Keras's randomized weights copied into lamina."""
-    call_kwargs = call_kwargs or {}
-    keras_layer = getattr(keras.layers, class_name)(**kwargs)
-    keras_layer(inputs, **call_kwargs)
-    generator = np.random.default_rng(seed)
-    keras_layer.set_weights([generator.standard_normal(w.shape).astype("float32") * 0.5
-                             for w in keras_layer.get_weights()])
-    expected = keras_layer(inputs, **call_kwargs)
-    layer = getattr(lamina.layers, class_name)(**kwargs)
-    layer(inputs, **call_kwargs)
-    layer.set_weights(keras_layer.get_weights())
-    assert set(layer.get_config()) == set(keras_layer.get_config())
-    return layer, keras_layer, expected
-
-
 def outputs(value):
     return [to_numpy(v) for v in value] if isinstance(value, (list, tuple)) else to_numpy(value)
 
@@ -46,9 +30,7 @@ def test_conv_lstm2d_grid_matches_keras(keras, rng, padding, strides, data_forma
     inputs = sequences(rng, 2, data_format)
     kwargs = dict(filters=FILTERS, kernel_size=(3, 2), padding=padding, strides=strides, data_format=data_format,
                   return_sequences=return_sequences, return_state=return_state)
-    layer, _, expected = keras_pair(keras, "ConvLSTM2D", kwargs, inputs)
-    actual = layer(inputs)
-    assert_close(outputs(actual), outputs(expected))
+    layer, _, actual = assert_matches_keras(keras, "ConvLSTM2D", kwargs, inputs)
     eager = [tuple(t.shape) for t in actual] if return_state else tuple(actual.shape)
     assert layer.compute_output_shape(inputs.shape) == eager
     symbolic = layer(lamina.Input(batch_shape=(None, *inputs.shape[1:])))
@@ -70,8 +52,7 @@ def test_conv_lstm2d_grid_matches_keras(keras, rng, padding, strides, data_forma
 ])
 def test_ranks_and_arguments_match_keras(keras, rng, class_name, rank, kwargs):
     inputs = sequences(rng, rank, kwargs.get("data_format", "channels_last"))
-    layer, _, expected = keras_pair(keras, class_name, dict(filters=FILTERS, **kwargs), inputs)
-    assert_close(outputs(layer(inputs)), outputs(expected))
+    assert_matches_keras(keras, class_name, dict(filters=FILTERS, **kwargs), inputs)
 
 
 @pytest.mark.parametrize("return_sequences,go_backwards,data_format", list(itertools.product(
@@ -84,14 +65,18 @@ def test_masks_and_initial_state_match_keras(keras, rng, return_sequences, go_ba
     state_shape = (3, 6, 5, 2) if data_format == "channels_last" else (3, 2, 6, 5)
     initial = [rng.standard_normal(state_shape).astype("float32") for _ in range(2)]
     for call_kwargs in ({"mask": mask}, {"initial_state": initial}, {"mask": mask, "initial_state": initial}):
-        layer, _, expected = keras_pair(keras, "ConvLSTM2D", kwargs, inputs, call_kwargs)
-        assert_close(outputs(layer(inputs, **call_kwargs)), outputs(expected))
+        assert_matches_keras(keras, "ConvLSTM2D", kwargs, inputs, call_kwargs)
 
 
 def test_stateful_matches_keras_over_calls(keras, rng):
     chunks = [sequences(rng, 2, "channels_last", size=5) for _ in range(3)]
     kwargs = dict(filters=2, kernel_size=3, padding="same", stateful=True, return_sequences=True)
-    layer, keras_layer, _ = keras_pair(keras, "ConvLSTM2D", kwargs, chunks[0])
+    layer, keras_layer = ConvLSTM2D(**kwargs), keras.layers.ConvLSTM2D(**kwargs)
+    keras_layer(chunks[0])
+    layer(chunks[0])
+    layer.set_weights([np.random.default_rng(2).standard_normal(w.shape).astype("float32") * 0.5
+                       for w in keras_layer.get_weights()])
+    keras_layer.set_weights(layer.get_weights())
     layer.reset_states()
     keras_layer.reset_states()
     for chunk in chunks:
@@ -111,7 +96,7 @@ def test_dropout_uses_keras_masks_per_gate(keras, rng, data_format):
     inputs = sequences(rng, 2, data_format, time=4)
     kwargs = dict(filters=2, kernel_size=3, padding="same", data_format=data_format, return_sequences=True,
                   dropout=0.4, recurrent_dropout=0.3, seed=7)
-    layer, keras_layer, _ = keras_pair(keras, "ConvLSTM2D", kwargs, inputs)
+    layer, keras_layer, _ = assert_matches_keras(keras, "ConvLSTM2D", kwargs, inputs)
     twin = ConvLSTM2D(**kwargs)
     twin(inputs)
     input_masks, recurrent_masks = twin.cell.make_dropout_masks(BATCH, torch.as_tensor(inputs), True)
@@ -129,7 +114,7 @@ def test_gradients_match_keras(keras, rng, data_format):
     inputs = sequences(rng, 2, data_format)
     kwargs = dict(filters=2, kernel_size=3, padding="same", strides=1, data_format=data_format,
                   return_sequences=True)
-    layer, keras_layer, _ = keras_pair(keras, "ConvLSTM2D", kwargs, inputs)
+    layer, keras_layer, _ = assert_matches_keras(keras, "ConvLSTM2D", kwargs, inputs)
     weights = np.random.default_rng(3).standard_normal(outputs(layer(inputs)).shape).astype("float32")
     gradients = []
     for model, variables in ((keras_layer, [w.value for w in keras_layer.trainable_weights]),
@@ -191,7 +176,7 @@ def test_configs_cross_load_with_keras(keras, rng):
     kwargs = dict(filters=2, kernel_size=(3, 1), strides=(2, 1), data_format="channels_first",
                   recurrent_activation="hard_sigmoid", kernel_regularizer="l2", dropout=0.1, seed=3,
                   return_state=True)
-    layer, keras_layer, _ = keras_pair(keras, "ConvLSTM2D", kwargs, inputs)
+    layer, keras_layer, _ = assert_matches_keras(keras, "ConvLSTM2D", kwargs, inputs)
     from_keras = ConvLSTM2D.from_config(keras_layer.get_config())
     from_keras(inputs)
     from_keras.set_weights(keras_layer.get_weights())

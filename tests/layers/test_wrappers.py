@@ -6,6 +6,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from fit_reference import assert_fit_matches_keras
 from keras_reference import assert_close, to_numpy
 
 import lamina
@@ -31,7 +32,8 @@ class Affine(torch.nn.Module):
 
 def randomized(keras_layer, seed=0):
     generator = np.random.default_rng(seed)
-    keras_layer.set_weights([generator.standard_normal(w.shape).astype(w.dtype) * 0.5 for w in keras_layer.get_weights()])
+    keras_layer.set_weights([generator.standard_normal(w.shape).astype(w.dtype) * 0.5
+                             for w in keras_layer.get_weights()])
     return keras_layer.get_weights()
 
 
@@ -120,12 +122,7 @@ def test_spectral_normalization_gradients_and_fit_match_keras(keras, rng):
     keras_model, lamina_model = model(keras), model(lamina)
     randomized(keras_model)
     lamina_model.set_weights(keras_model.get_weights())
-    for lib, net in ((keras, keras_model), (lamina, lamina_model)):
-        net.compile(optimizer=lib.optimizers.SGD(0.05, momentum=0.5), loss="mse")
-    expected = keras_model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history
-    actual = lamina_model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history
-    assert_close(np.array(actual["loss"]), np.array(expected["loss"]), 2e-5, "history['loss']")
-    assert_close(lamina_model.get_weights(), keras_model.get_weights(), 2e-5, "weights after fit")
+    assert_fit_matches_keras(keras, keras_model, lamina_model, x, y, lambda lib: lib.optimizers.SGD(0.05, momentum=0.5))
 
 
 def test_spectral_normalization_edge_cases(rng):
@@ -194,14 +191,9 @@ def test_torch_module_wrapper_trains_in_fit_like_keras(keras, rng):
     y = rng.standard_normal((12, 1)).astype("float32")
     torch.manual_seed(1)
     module = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1))
-    models = {}
-    for lib in (keras, lamina):
-        models[lib] = lib.Sequential([lib.Input((3,)), lib.layers.TorchModuleWrapper(copy.deepcopy(module))])
-        models[lib].compile(optimizer=lib.optimizers.SGD(0.1), loss="mse")
-    expected = models[keras].fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history
-    actual = models[lamina].fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history
-    assert_close(np.array(actual["loss"]), np.array(expected["loss"]), 2e-5, "history['loss']")
-    assert_close(models[lamina].get_weights(), models[keras].get_weights(), 2e-5, "weights after fit")
+    keras_model, lamina_model = (lib.Sequential([lib.Input((3,)), lib.layers.TorchModuleWrapper(copy.deepcopy(module))])
+                                 for lib in (keras, lamina))
+    assert_fit_matches_keras(keras, keras_model, lamina_model, x, y, lambda lib: lib.optimizers.SGD(0.1))
 
 
 def test_registered_modules_save_and_load_with_the_model(tmp_path, rng):

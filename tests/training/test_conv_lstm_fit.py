@@ -5,6 +5,7 @@ trained by fit against Keras 3 (torch backend): same weights and data => same Hi
 import numpy as np
 
 import lamina
+from fit_reference import assert_fit_matches_keras
 from keras_reference import assert_close
 
 FRAMES, SIZE = 5, 8
@@ -43,10 +44,6 @@ def test_next_frame_conv_lstm_fit_matches_keras(keras, rng):
         weights.append(np.abs(value) + 0.5 if variable.path.endswith("moving_variance") else value)
     keras_model.set_weights(weights)
     lamina_model.set_weights(weights)
-    for model, lib in ((keras_model, keras), (lamina_model, lamina)):
-        model.compile(optimizer=lib.optimizers.SGD(0.1, momentum=0.9), loss="binary_crossentropy")
-    expected = keras_model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history
-    actual = lamina_model.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history
-    assert_close(np.array(actual["loss"]), np.array(expected["loss"]), 2e-5, "history['loss']")
-    assert_close(lamina_model.get_weights(), keras_model.get_weights(), 2e-5, "weights after fit")
+    assert_fit_matches_keras(keras, keras_model, lamina_model, x, y,
+                             lambda lib: lib.optimizers.SGD(0.1, momentum=0.9), loss="binary_crossentropy")
     assert_close(lamina_model.predict(x, verbose=0), keras_model.predict(x, verbose=0), 2e-5, "predictions")
