@@ -2,10 +2,11 @@
 
 import warnings
 
-import numpy as np
+import torch
 import torch.nn.functional as F
 
 from lamina import activations, config
+from lamina.dtypes import TORCH_DTYPES
 from lamina.layers.activations.base_activation import ActivationLayer, check_non_negative
 from lamina.registry import register_builtin
 
@@ -95,7 +96,7 @@ class ThresholdedReLU(ActivationLayer):
     def __init__(self, theta=1.0, **kwargs):
         super().__init__(**kwargs)
         check_non_negative(theta, "theta", "ThresholdedReLU")
-        self.theta = float(np.asarray(theta, dtype=config.floatx()))
+        self.theta = float(torch.tensor(theta, dtype=TORCH_DTYPES[config.floatx()]))
 
     def call(self, inputs):
         return inputs * (inputs > self.theta).to(inputs.dtype)
