@@ -232,3 +232,19 @@ def test_bidirectional_conv_lstm_matches_keras(keras, rng):
     layer.set_weights(keras_layer.get_weights())
     for call_kwargs in ({}, {"mask": mask}):
         assert_close(layer(inputs, **call_kwargs), keras_layer(inputs, **call_kwargs))
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_no_layout_copies_in_the_step_loop(rng, data_format):
+    """channels_last data reaches the convolutions as channels_last views: nothing is copied but the
+    stacked outputs (an odd kernel size needs no explicit padding)."""
+    layer = ConvLSTM2D(4, 3, padding="same", data_format=data_format, return_sequences=True)
+    inputs = torch.as_tensor(sequences(rng, 2, data_format, time=4))
+    layer(inputs)
+    if data_format == "channels_last":
+        assert layer.cell.kernel.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), torch.profiler.profile() as profiler:
+        layer(inputs)
+    names = [event.name for event in profiler.events()]
+    assert [n for n in names if n in ("aten::copy_", "aten::contiguous", "aten::clone", "aten::pad")] == []
+    assert names.count("aten::convolution") == 1 + 4  # the inputs of all steps at once, then one per step
