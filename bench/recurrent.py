@@ -120,6 +120,40 @@ def timed(step, warmup, repeats):
     return statistics.median(timings)
 
 
+def torch_steps(model, x, y):
+    """(train, forward) for a torch.nn.Module: an Adam step on the MSE to ``y``, and an inference call."""
+    import torch
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def train():
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+    def forward():
+        model.eval()
+        result = model(x)
+        model.train()
+        return result
+
+    return train, forward
+
+
+def run_in_rotation(script, case, rounds, worker_args=()):
+    """{framework: [result per round]}: each round runs every framework's worker of ``script`` for ``case``
+    in a fresh process (with ENV), one after the other."""
+    env = {**os.environ, **ENV}
+    runs = {framework: [] for framework in FRAMEWORKS}
+    for _ in range(rounds):
+        for framework in FRAMEWORKS:
+            output = subprocess.run([sys.executable, script, "--worker", framework, case, *worker_args], env=env,
+                                    check=True, capture_output=True, text=True)
+            runs[framework].append(json.loads(output.stdout.strip().splitlines()[-1]))
+    return runs
+
+
 def measure(framework, case, repeats):
     import torch
 
@@ -144,19 +178,7 @@ def measure(framework, case, repeats):
         else:
             model = torch_model(case)
             copy_lamina_initialization(model, case, x)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-        def train():
-            optimizer.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.mse_loss(model(x), y)
-            loss.backward()
-            optimizer.step()
-
-        def forward():
-            model.eval()
-            result = model(x)
-            model.train()
-            return result
+        train, forward = torch_steps(model, x, y)
     train_time = timed(train, 3, repeats)
     with torch.no_grad():
         infer_time = timed(forward, 3, repeats)
@@ -175,19 +197,13 @@ def main():
         return
     import torch
 
-    env = {**os.environ, **ENV}
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, 1 torch thread per run; batch {BATCH}, "
           f"features {FEATURES}, units {UNITS}; median of {args.rounds} rounds in rotation")
     print("env: " + " ".join(f"{k}={v}" for k, v in ENV.items()))
     print(f"{'case':<12} {'mode':<6} {'torch':>9} {'lamina':>9} {'keras':>9}   lamina/torch  lamina/keras"
           "   (samples/s)")
     for case in args.cases:
-        runs = {framework: [] for framework in FRAMEWORKS}
-        for _ in range(args.rounds):
-            for framework in FRAMEWORKS:
-                output = subprocess.run([sys.executable, __file__, "--worker", framework, case, "--repeats",
-                                         str(args.repeats)], env=env, check=True, capture_output=True, text=True)
-                runs[framework].append(json.loads(output.stdout.strip().splitlines()[-1]))
+        runs = run_in_rotation(__file__, case, args.rounds, ["--repeats", str(args.repeats)])
         for mode in ("train", "infer"):
             t, la, k = (statistics.median(run[mode] for run in runs[f]) for f in FRAMEWORKS)
             print(f"{case:<12} {mode:<6} {t:>9.0f} {la:>9.0f} {k:>9.0f}   {la / t:>11.2f}x {la / k:>12.2f}x")

@@ -8,10 +8,29 @@ wider grids (differential against Keras); this table is the contract every layer
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from lamina import activations, layers
+from lamina.saving import register_serializable
 
 MASK = np.array([[True, True, False, False], [True, True, True, True]])
+
+
+@register_serializable(package="lamina_layer_cases")
+class LinearNorm(torch.nn.Module):
+    """A registered module with a config (TorchModuleWrapper's row): parameters and buffers."""
+
+    def __init__(self, features, units):
+        super().__init__()
+        self.features, self.units = features, units
+        self.linear, self.norm = torch.nn.Linear(features, units), torch.nn.LayerNorm(units)
+        self.register_buffer("offset", torch.full((units,), 0.5))
+
+    def forward(self, x):
+        return self.norm(self.linear(x)) + self.offset
+
+    def get_config(self):
+        return {"features": self.features, "units": self.units}
 
 
 @dataclass
@@ -165,6 +184,25 @@ def _cases():
         LayerCase(layers.EinsumDense, {"equation": "abc,cde->abde", "output_shape": (None, 2, 5), "bias_axes": "de"},
                   seq, (2, 4, 2, 5)),
         LayerCase(layers.RMSNormalization, {"axis": [1, 2]}, seq, seq),
+        # issue 14 (non-attention part): ConvLSTM, adaptive pooling, wrappers, Keras 2 layers
+        LayerCase(layers.ConvLSTM1D, {"filters": 2, "kernel_size": 2, "return_sequences": True}, (2, 3, 5, 2),
+                  (2, 3, 4, 2), input_mask=MASK[:, :3], expected_mask_shape=(2, 3), covers=(layers.ConvLSTMCell,)),
+        LayerCase(layers.ConvLSTM2D, {"filters": 2, "kernel_size": 3, "padding": "same", "return_state": True},
+                  (2, 3, 4, 5, 1), [(2, 4, 5, 2)] * 3),
+        LayerCase(layers.ConvLSTM3D, {"filters": 1, "kernel_size": 2, "data_format": "channels_first"},
+                  (1, 2, 2, 3, 3, 3), (1, 1, 2, 2, 2)),
+        LayerCase(layers.AdaptiveAveragePooling1D, {"output_size": 3}, (2, 7, 3), (2, 3, 3)),
+        LayerCase(layers.AdaptiveAveragePooling2D, {"output_size": (2, 6)}, image, (2, 2, 6, 3)),
+        LayerCase(layers.AdaptiveAveragePooling3D, {"output_size": 2, "data_format": "channels_first"}, volume,
+                  (1, 3, 2, 2, 2)),
+        LayerCase(layers.AdaptiveMaxPooling1D, {"output_size": 2, "data_format": "channels_first"}, seq, (2, 4, 2)),
+        LayerCase(layers.AdaptiveMaxPooling2D, {"output_size": 3}, image, (2, 3, 3, 3)),
+        LayerCase(layers.AdaptiveMaxPooling3D, {"output_size": (2, 3, 1)}, volume, (1, 2, 3, 1, 2)),
+        LayerCase(layers.Wrapper, {"layer": layers.Dense(2)}, seq, (2, 4, 2)),
+        LayerCase(layers.SpectralNormalization, {"layer": layers.Conv1D(2, 2), "power_iterations": 2}, seq,
+                  (2, 3, 2)),
+        LayerCase(layers.TorchModuleWrapper, {"module": LinearNorm(3, 5)}, seq, (2, 4, 5)),
+        LayerCase(layers.RandomFourierFeatures, {"output_dim": 6, "trainable": True}, (2, 3), (2, 6)),
     ]
 
 

@@ -7,6 +7,7 @@ from lamina.layers.activations import *  # noqa: F401,F403
 from lamina.layers.attention import *  # noqa: F401,F403
 from lamina.layers.convolutional import *  # noqa: F401,F403
 from lamina.layers.core import *  # noqa: F401,F403
+from lamina.layers import experimental  # noqa: F401  (tf.keras.layers.experimental's layers)
 from lamina.layers.merging import *  # noqa: F401,F403
 from lamina.layers.normalization import *  # noqa: F401,F403
 from lamina.layers.pooling import *  # noqa: F401,F403

@@ -13,7 +13,7 @@ KERAS2_DEFAULTS = {("AveragePooling1D", "pool_size"): 2, ("AveragePooling2D", "p
 # Values for the arguments Keras requires, to build each layer with its defaults otherwise.
 REQUIRED = {"units": 3, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0.1, "input_dim": 5,
             "output_dim": 4, "target_shape": (2, 2), "dims": (1,), "n": 2, "activation": "relu", "axes": 1,
-            "pool_size": 2, "theta": 1.0, "groups": 2}
+            "pool_size": 2, "theta": 1.0, "groups": 2, "output_size": 2}
 REQUIRED.update({"num_bins": 3, "scale": 0.5})  # preprocessing
 # Layers Keras cannot build with its defaults alone (it refuses their default None), and the values used.
 BUILD_WITH = {"CategoryEncoding": {"num_tokens": 3}, "Discretization": {"num_bins": 3}}
@@ -24,7 +24,8 @@ REQUIRED.update({"num_heads": 2, "key_dim": 3, "head_dim": 2, "num_query_heads":
                  "equation": "ab,bc->ac", "output_shape": 4})  # attention and EinsumDense
 # Layers whose required arguments are other layers or functions (covered by their own tests), and the
 # abstract base Layer.
-NOT_BUILT_HERE = {"Bidirectional", "TimeDistributed", "RNN", "Lambda", "InputLayer", "StackedRNNCells", "Layer"}
+NOT_BUILT_HERE = {"Bidirectional", "TimeDistributed", "RNN", "Lambda", "InputLayer", "StackedRNNCells", "Layer",
+                  "Wrapper", "SpectralNormalization", "TorchModuleWrapper"}
 
 
 def _shared_layer_names():

@@ -2,9 +2,11 @@
 
 import warnings
 
+import torch
 import torch.nn.functional as F
 
-from lamina import activations
+from lamina import activations, config
+from lamina.dtypes import TORCH_DTYPES
 from lamina.layers.activations.base_activation import ActivationLayer, check_non_negative
 from lamina.registry import register_builtin
 
@@ -84,7 +86,8 @@ class ThresholdedReLU(ActivationLayer):
     """Keras 2's thresholded ReLU (removed in Keras 3): ``x`` where ``x > theta``, else 0.
 
     Args:
-        theta: the threshold, a float >= 0.
+        theta: the threshold, a float >= 0, rounded to ``floatx()`` as Keras 2 does (so its config holds
+            ``0.10000000149011612`` for ``theta=0.1``, as tf_keras's).
 
     >>> ThresholdedReLU(theta=1.0)(torch.tensor([0.5, 1.0, 2.0]))
     tensor([0., 0., 2.])
@@ -92,7 +95,8 @@ class ThresholdedReLU(ActivationLayer):
 
     def __init__(self, theta=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.theta = float(check_non_negative(theta, "theta", "ThresholdedReLU"))
+        check_non_negative(theta, "theta", "ThresholdedReLU")
+        self.theta = float(torch.tensor(theta, dtype=TORCH_DTYPES[config.floatx()]))
 
     def call(self, inputs):
         return inputs * (inputs > self.theta).to(inputs.dtype)

@@ -1,5 +1,8 @@
-"""Pooling layers: windowed max/average pooling and global pooling, 1D to 3D, with Keras's aliases."""
+"""Pooling layers: windowed, adaptive and global max/average pooling, 1D to 3D, with Keras's aliases."""
 
+from lamina.layers.pooling.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
+                                                    AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+                                                    AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
 from lamina.layers.pooling.average_pooling import AveragePooling1D, AveragePooling2D, AveragePooling3D
 from lamina.layers.pooling.global_pooling import (GlobalAveragePooling1D, GlobalAveragePooling2D,
                                                   GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
@@ -28,4 +31,6 @@ __all__ = [
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
     *_ALIASES,
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
 ]

@@ -1,7 +1,9 @@
-"""Recurrent layers: SimpleRNN, LSTM, GRU, their cells, RNN, StackedRNNCells, Bidirectional, TimeDistributed."""
+"""Recurrent layers: SimpleRNN, LSTM, GRU, ConvLSTM1D/2D/3D, their cells, RNN, StackedRNNCells, Bidirectional,
+TimeDistributed."""
 
 from lamina.layers.rnn.base_rnn import RNN
 from lamina.layers.rnn.bidirectional import Bidirectional
+from lamina.layers.rnn.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, ConvLSTMCell
 from lamina.layers.rnn.gru import GRU, GRUCell
 from lamina.layers.rnn.lstm import LSTM, LSTMCell
 from lamina.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
@@ -9,4 +11,4 @@ from lamina.layers.rnn.stacked_cells import StackedRNNCells
 from lamina.layers.rnn.time_distributed import TimeDistributed
 
 __all__ = ["RNN", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell", "StackedRNNCells", "Bidirectional",
-           "TimeDistributed"]
+           "TimeDistributed", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "ConvLSTMCell"]

@@ -32,6 +32,11 @@ def _dropout_cells(cell):
     return [c for inner in getattr(cell, "cells", []) for c in _dropout_cells(inner)]
 
 
+def _per_sample(keep, like):
+    """A ``(batch,)`` mask shaped to broadcast against ``like`` (batch, ...): one value per sample."""
+    return keep.view(keep.shape + (1,) * (like.dim() - 1))
+
+
 @register_builtin("keras.layers")
 class RNN(Layer):
     """Runs ``cell`` (an object with ``state_size`` and ``call(inputs, states)``) over sequences.
@@ -79,12 +84,19 @@ class RNN(Layer):
     # ------------------------------------------------------------------ shapes and build
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         batch, length = sequences_shape[0], sequences_shape[1]
+        step_output, states = self._step_shapes((batch, *sequences_shape[2:]))
+        output_shape = (batch, length, *step_output[1:]) if self.return_sequences else step_output
+        return [output_shape, *states] if self.return_state else output_shape
+
+    def _step_shapes(self, step_input_shape):
+        """(one step's output shape, the states' shapes nested as ``state_size``), batch first. A cell whose
+        outputs are not vectors (ConvLSTMCell: images) gives them with ``step_shapes(step_input_shape)``."""
+        shapes_of = getattr(self.cell, "step_shapes", None)
+        if shapes_of is not None:
+            return shapes_of(tuple(step_input_shape))
+        batch = step_input_shape[0]
         output_size = getattr(self.cell, "output_size", None) or self._flat_sizes[0]
-        output_shape = (batch, length, output_size) if self.return_sequences else (batch, output_size)
-        if self.return_state:
-            states = tree.map_structure(lambda size: (batch, size), self.state_size)
-            return [output_shape, *states]
-        return output_shape
+        return (batch, output_size), tree.map_structure(lambda size: (batch, size), self.state_size)
 
     def compute_mask(self, inputs, mask):
         mask = tree.flatten(mask)[0] if mask is not None else None
@@ -154,12 +166,17 @@ class RNN(Layer):
             return tree.flatten(self.get_initial_state(batch))
         states = [torch.as_tensor(s, device=sequences.device).to(sequences.dtype)
                   for s in tree.flatten(initial_state)]
-        if len(states) != len(self._flat_sizes) or any(
-                tuple(s.shape) != (batch, size) for s, size in zip(states, self._flat_sizes)):
-            raise ValueError(f"Layer '{self.name}': initial_state must be {len(self._flat_sizes)} tensor(s) of "
-                             f"shapes {[(batch, size) for size in self._flat_sizes]}. Received shapes "
-                             f"{[tuple(s.shape) for s in states]}.")
+        expected = self._flat_state_shapes(batch)
+        if [tuple(s.shape) for s in states] != expected:
+            raise ValueError(f"Layer '{self.name}': initial_state must be {len(expected)} tensor(s) of "
+                             f"shapes {expected}. Received shapes {[tuple(s.shape) for s in states]}.")
         return states
+
+    def _flat_state_shapes(self, batch):
+        """The shape of each flat state for ``batch`` sequences of the built step shape."""
+        if getattr(self.cell, "step_shapes", None) is None:
+            return [(batch, size) for size in self._flat_sizes]
+        return [tuple(shape) for shape in self.cell.step_shapes((batch, *self._step_shape))[1]]
 
     # ------------------------------------------------------------------ call
     def call(self, sequences, initial_state=None, mask=None, training=None):
@@ -228,10 +245,10 @@ class RNN(Layer):
         for t, x in enumerate(steps):
             output, new_states = step(x, states)
             if mask is not None:
-                keep = mask[:, t, None]
-                new_states = [torch.where(keep, n, s) for n, s in zip(new_states, states)]
+                keep = mask[:, t]
+                new_states = [torch.where(_per_sample(keep, n), n, s) for n, s in zip(new_states, states)]
                 fallback = previous if previous is not None and not self.zero_output_for_mask else 0.0
-                output = torch.where(keep, output, fallback)
+                output = torch.where(_per_sample(keep, output), output, fallback)
             states, previous = list(new_states), output
             if self.return_sequences:
                 outputs.append(output)

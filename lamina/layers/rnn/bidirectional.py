@@ -6,6 +6,7 @@ import torch
 
 from lamina import tree
 from lamina.engine.layer import Layer
+from lamina.layers.core.wrapper import Wrapper
 from lamina.layers.rnn import fused
 from lamina.layers.serialization import deserialize, serialize
 from lamina.registry import register_builtin
@@ -27,23 +28,23 @@ def _copy_layer(layer, name, **overrides):
 
 
 @register_builtin("keras.layers")
-class Bidirectional(Layer):
+class Bidirectional(Wrapper):
     """``Bidirectional(layer, merge_mode="concat", backward_layer=None)`` on ``(batch, time, features)``.
 
     The forward copy reads the sequence in order, the backward one (``backward_layer``, or a copy of
     ``layer`` with ``go_backwards`` flipped) in reverse; with ``return_sequences`` the backward outputs
     are flipped back to input order. ``merge_mode``: "concat" (last axis doubles), "sum", "mul", "ave",
     or None (a pair of outputs). With ``return_state``: ``(output(s), *forward_states, *backward_states)``.
-    ``initial_state`` lists the forward states then the backward ones.
+    ``initial_state`` lists the forward states then the backward ones. A ``Wrapper`` (as Keras 2's):
+    ``layer`` reads the forward copy, as the config's ``"layer"`` holds it.
     """
 
     casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError(f"Bidirectional: `layer` must be a Layer instance. Received: layer={layer!r}")
         for candidate, argument in ((layer, "layer"), (backward_layer, "backward_layer")):
-            if candidate is not None and not all(hasattr(candidate, a) for a in ("go_backwards", "return_sequences")):
+            if isinstance(candidate, Layer) and not all(hasattr(candidate, a) for a in ("go_backwards",
+                                                                                      "return_sequences")):
                 raise ValueError(f"Bidirectional: `{argument}` must be a recurrent layer (RNN, LSTM, GRU, SimpleRNN, "
                                  f"ConvLSTM...) with `go_backwards` and `return_sequences`. Received: "
                                  f"{argument}={type(candidate).__name__} '{candidate.name}'")
@@ -53,7 +54,7 @@ class Bidirectional(Layer):
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Bidirectional: invalid merge_mode. Received: {merge_mode!r}. Merge mode should be "
                              'one of {"sum", "mul", "ave", "concat", None}')
-        super().__init__(**kwargs)
+        super().__init__(layer, **kwargs)
         base_name = layer.name.removeprefix("forward_")
         self.forward_layer = _copy_layer(layer, f"forward_{base_name}")
         self.backward_layer = backward_layer if backward_layer is not None else _copy_layer(
@@ -80,6 +81,13 @@ class Bidirectional(Layer):
         self.supports_masking = True
         self.input_spec = copy.copy(layer.input_spec)
         self._initial_weights = weights
+
+    def _keep_wrapped(self, layer):
+        """Nothing kept: Bidirectional runs the copies ``forward_layer`` and ``backward_layer`` of ``layer``."""
+
+    @property
+    def layer(self):
+        return self.forward_layer
 
     def build(self, sequences_shape, initial_state_shape=None):
         for child in (self.forward_layer, self.backward_layer):
@@ -178,7 +186,6 @@ class Bidirectional(Layer):
 
     def get_config(self):
         return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": serialize(self.forward_layer),
                 "backward_layer": serialize(self.backward_layer)}
 
     @classmethod

@@ -1,8 +1,9 @@
-"""RecurrentLayer: the base of SimpleRNN, LSTM and GRU, an RNN that builds its own cell from its arguments.
+"""The RNN layers that build their own cell from their arguments.
 
-Arguments not belonging to RNN go to the cell (``cell_class``); the config is RNN's plus the cell's, as
-in Keras, and the cell's attributes (``units``, ``activation``…) read through the layer. Keras 2
-argument spellings are translated first (``legacy_arguments``).
+``OwnCellRNN`` holds what they share (Keras's config: RNN's plus the cell's; the cell's attributes
+read through the layer); ``RecurrentLayer`` is the base of SimpleRNN, LSTM and GRU: arguments not
+belonging to RNN go to the cell (``cell_class``), after Keras 2 spellings are translated
+(``legacy_arguments``). ConvLSTM1D/2D/3D (``conv_lstm.py``) are OwnCellRNNs too.
 """
 
 import inspect
@@ -24,10 +25,39 @@ def _cell_arguments(cell_class):
     return names | {"implementation"}
 
 
-class RecurrentLayer(RNN):
-    cell_class = None
+class OwnCellRNN(RNN):
+    """An RNN whose cell (named ``cell_name``) is made from the layer's own arguments.
+
+    Its config is RNN's without ``cell``, plus the cell's (less ``config_omits``), as in Keras; the
+    cell's public attributes (``units``, ``filters``, ``activation``…) read through the layer.
+    """
+
     cell_name = None
     config_omits = ()
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            cell = self.__dict__["_modules"].get("cell")
+            if cell is not None and not name.startswith("_") and hasattr(cell, name):
+                return getattr(cell, name)
+            raise
+
+    def get_config(self):
+        config = super().get_config()
+        del config["cell"]
+        cell_config = {k: v for k, v in self.cell.get_config().items()
+                       if k not in ("name", "trainable", "dtype") + self.config_omits}
+        return {**config, "activity_regularizer": regularizers.serialize(self.activity_regularizer), **cell_config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class RecurrentLayer(OwnCellRNN):
+    cell_class = None
 
     @accepts_legacy_arguments
     def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
@@ -49,25 +79,5 @@ class RecurrentLayer(RNN):
         # Keras's switch for its cuDNN path; False keeps lamina on the step loop (not serialized, as Keras).
         self.use_cudnn = use_cudnn
 
-    def __getattr__(self, name):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            cell = self.__dict__["_modules"].get("cell")
-            if cell is not None and not name.startswith("_") and hasattr(cell, name):
-                return getattr(cell, name)
-            raise
-
     def _fused_allowed(self, training):
         return self.use_cudnn is not False and super()._fused_allowed(training)
-
-    def get_config(self):
-        config = super().get_config()
-        del config["cell"]
-        cell_config = {k: v for k, v in self.cell.get_config().items()
-                       if k not in ("name", "trainable", "dtype") + self.config_omits}
-        return {**config, "activity_regularizer": regularizers.serialize(self.activity_regularizer), **cell_config}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -1,13 +1,12 @@
 """TimeDistributed: applies a layer to every time step, folding time into the batch."""
 
 
-from lamina.engine.layer import Layer
-from lamina.layers.serialization import deserialize, serialize
+from lamina.layers.core.wrapper import Wrapper
 from lamina.registry import register_builtin
 
 
 @register_builtin("keras.layers")
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """``TimeDistributed(layer)``: inputs ``(batch, time, *inner)``, outputs ``(batch, time, *layer_output)``.
 
     The wrapped layer runs once on ``(batch·time, *inner)`` (one kernel call, not one per step); the
@@ -22,11 +21,7 @@ class TimeDistributed(Layer):
     casts_integer_inputs = False  # moves data: keeps the input dtype, as Keras
 
     def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError("Please initialize `TimeDistributed` layer with a `Layer` instance. "
-                             f"Received: {layer!r}")
-        super().__init__(**kwargs)
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.supports_masking = True
 
     def _child_input_shape(self, input_shape):
@@ -36,8 +31,7 @@ class TimeDistributed(Layer):
         return (input_shape[0], *input_shape[2:])
 
     def build(self, input_shape):
-        if not self.layer.built:
-            self.layer._build_for(self._child_input_shape(tuple(input_shape)))
+        self._build_wrapped(self._child_input_shape(tuple(input_shape)))
 
     def compute_output_shape(self, input_shape):
         child_output = self.layer.compute_output_shape(self._child_input_shape(tuple(input_shape)))
@@ -55,11 +49,3 @@ class TimeDistributed(Layer):
                 kwargs["mask"] = mask.reshape(batch * time, *mask.shape[2:])
         outputs = self.layer(inputs.reshape(batch * time, *inputs.shape[2:]), **kwargs)
         return outputs.reshape(batch, time, *outputs.shape[1:])
-
-    def get_config(self):
-        return {**super().get_config(), "layer": serialize(self.layer)}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        return cls(deserialize(config.pop("layer"), custom_objects=custom_objects), **config)
