@@ -7,7 +7,6 @@ Each draws its per-image parameters once per batch and warps the whole batch wit
 import torch
 
 from lamina.layers.image import bounding_boxes as boxes_lib
-from lamina.layers.image import randomness
 from lamina.layers.image.base import BaseImagePreprocessingLayer, symmetric_range
 from lamina.layers.image.geometry import (FILL_MODES, INTERPOLATIONS, affine_transform, compute_affine_matrix,
                                           compute_homography_matrix, from_nchw, perspective_transform, to_nchw)
@@ -30,21 +29,17 @@ class BaseWarpLayer(BaseImagePreprocessingLayer):
         self.fill_value = fill_value
         self._set_seed(seed)
 
-    def _draw(self, seed, shape, minval, maxval, images, dtype=torch.float32):
-        return randomness.uniform(seed or self._stream, shape, minval, maxval, dtype=dtype, device=images.device)
-
     def _warp_images(self, images, transformation, interpolation):
-        if transformation is None:
-            return images
         warped = self._warp(to_nchw(images, self.data_format), transformation, interpolation)
         return from_nchw(warped, self.data_format)
 
-    def transform_images(self, images, transformation, training=True):
-        images = images.to(self._compute_torch_dtype)
-        return self._warp_images(images, transformation, self.interpolation) if training else images
+    def _transform(self, images, transformation):
+        return self._warp_images(images, transformation, self.interpolation)
 
     def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
-        return self._warp_images(segmentation_masks, transformation, "nearest") if training else segmentation_masks
+        if not training or transformation is None:
+            return segmentation_masks
+        return self._warp_images(segmentation_masks, transformation, "nearest")
 
     def _affine(self, images, matrix, interpolation):
         return affine_transform(images, matrix, interpolation, self.fill_mode, self.fill_value)
@@ -95,7 +90,7 @@ class RandomRotation(BaseWarpLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         batch = images.shape[0]
         height, width = self._image_size(images)
-        angle = self._draw(seed, (batch,), self.factor[0] * 360.0, self.factor[1] * 360.0, images)
+        angle = self._uniform(seed, (batch,), self.factor[0] * 360.0, self.factor[1] * 360.0, images)
         zeros, ones = torch.zeros_like(angle), torch.ones_like(angle)
         matrix = compute_affine_matrix(0.5, 0.5, angle, zeros, zeros, ones, zeros, zeros, height, width)
         return {"angle": angle, "rotation_matrix": matrix, "image_height": height, "image_width": width,
@@ -159,9 +154,9 @@ class RandomZoom(BaseTwoFactorWarp):
 
     def get_random_transformation(self, images, training=True, seed=None):
         shape = (images.shape[0], 1)
-        height_zoom = self._draw(seed, shape, 1.0 + self.height_lower, 1.0 + self.height_upper, images)
+        height_zoom = self._uniform(seed, shape, 1.0 + self.height_lower, 1.0 + self.height_upper, images)
         width_zoom = height_zoom if self.width_factor is None else \
-            self._draw(seed, shape, 1.0 + self.width_lower, 1.0 + self.width_upper, images)
+            self._uniform(seed, shape, 1.0 + self.width_lower, 1.0 + self.width_upper, images)
         return {"height_zoom": height_zoom, "width_zoom": width_zoom, "input_shape": tuple(images.shape)}
 
     @staticmethod
@@ -206,8 +201,8 @@ class RandomTranslation(BaseTwoFactorWarp):
     def get_random_transformation(self, images, training=True, seed=None):
         height, width = self._image_size(images)
         shape = (images.shape[0], 1)
-        shift_y = self._draw(seed, shape, self.height_lower, self.height_upper, images) * height
-        shift_x = self._draw(seed, shape, self.width_lower, self.width_upper, images) * width
+        shift_y = self._uniform(seed, shape, self.height_lower, self.height_upper, images) * height
+        shift_x = self._uniform(seed, shape, self.width_lower, self.width_upper, images) * width
         return {"translations": torch.cat([shift_x, shift_y], dim=1).float(), "input_shape": tuple(images.shape)}
 
     @staticmethod
@@ -245,10 +240,10 @@ class RandomShear(BaseWarpLayer):
 
     def get_random_transformation(self, images, training=True, seed=None):
         shape, dtype = (images.shape[0], 1), self._compute_torch_dtype
-        invert = self._draw(seed, shape, 0, 1, images, dtype)
+        invert = self._uniform(seed, shape, 0, 1, images, dtype)
         invert = torch.where(invert > 0.5, -torch.ones_like(invert), torch.ones_like(invert))
-        shear_y = self._draw(seed, shape, self.y_factor[0], self.y_factor[1], images, dtype)
-        shear_x = self._draw(seed, shape, self.x_factor[0], self.x_factor[1], images, dtype)
+        shear_y = self._uniform(seed, shape, self.y_factor[0], self.y_factor[1], images, dtype)
+        shear_x = self._uniform(seed, shape, self.x_factor[0], self.x_factor[1], images, dtype)
         return {"shear_factor": torch.cat([shear_x, shear_y], dim=1) * invert, "input_shape": tuple(images.shape)}
 
     @staticmethod
@@ -302,9 +297,9 @@ class RandomPerspective(BaseWarpLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         batch = images.shape[0]
         height, width = self._image_size(images)
-        probability = self._draw(seed, (batch,), self.factor[0], self.factor[1], images)
-        threshold = self._draw(seed, (batch,), 0.0, 1.0, images)
-        offsets = self._draw(seed, (batch, 4, 2), -0.5 * self.scale, 0.5 * self.scale, images,
+        probability = self._uniform(seed, (batch,), self.factor[0], self.factor[1], images)
+        threshold = self._uniform(seed, (batch,), 0.0, 1.0, images)
+        offsets = self._uniform(seed, (batch, 4, 2), -0.5 * self.scale, 0.5 * self.scale, images,
                              self._compute_torch_dtype)
         corners = torch.tensor([[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1], [width - 1, height - 1]],
                                dtype=self._compute_torch_dtype, device=images.device)

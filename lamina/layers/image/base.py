@@ -19,6 +19,7 @@ import torch
 from lamina.dtypes import TORCH_DTYPES
 from lamina.engine.layer import Layer
 from lamina.layers.image import bounding_boxes as boxes_lib
+from lamina.layers.image import randomness
 from lamina.layers.image.randomness import SeedStream
 from lamina.ops.arguments import check_seed, normalize_data_format
 
@@ -52,6 +53,7 @@ class BaseImagePreprocessingLayer(Layer):
     _FACTOR_BOUNDS = (-1, 1)
     active_in_inference = False
     keeps_input_dtype = False
+    batch_only = False  # mixes images of a batch (CutMix): one image passes through
 
     def __init__(self, factor=None, bounding_box_format=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -101,6 +103,10 @@ class BaseImagePreprocessingLayer(Layer):
         self.seed = check_seed(seed, type(self).__name__)
         self._stream = SeedStream(self.seed)
 
+    def _uniform(self, seed, shape, minval, maxval, images, dtype=torch.float32):
+        """A uniform draw on ``images``' device from ``seed`` (a SeedStream) or the layer's own stream."""
+        return randomness.uniform(seed or self._stream, shape, minval, maxval, dtype=dtype, device=images.device)
+
     # ------------------------------------------------------------------ hooks
     def get_random_transformation(self, images, training=True, seed=None):
         """The batch's transformation parameters for ``images`` (batch, ...), drawn from ``seed`` (a
@@ -108,6 +114,14 @@ class BaseImagePreprocessingLayer(Layer):
         return None
 
     def transform_images(self, images, transformation, training=True):
+        """``images`` (batch, ...) under ``transformation`` (``_transform``) in training, else unchanged;
+        always in the compute dtype."""
+        images = images.to(self._compute_torch_dtype)
+        if not training or transformation is None:
+            return images
+        return self._transform(images, transformation)
+
+    def _transform(self, images, transformation):
         raise NotImplementedError
 
     def transform_labels(self, labels, transformation, training=True):
@@ -133,6 +147,9 @@ class BaseImagePreprocessingLayer(Layer):
         raise ValueError(f"{type(self).__name__}: expected {key} of rank 3 (one image) or 4 (a batch of images). "
                          f"Received: shape={tuple(images.shape)}")
 
+    def _active(self, training, batched):
+        return (training or self.active_in_inference) and (batched or not self.batch_only)
+
     def _prepare(self, images):
         return images if self.keeps_input_dtype else images.to(self._compute_torch_dtype)
 
@@ -141,7 +158,7 @@ class BaseImagePreprocessingLayer(Layer):
             return self._call_on_dict(data, bool(training))
         images, batched = self._batched(data)
         images = self._prepare(images)
-        if training or self.active_in_inference:
+        if self._active(training, batched):
             transformation = self.get_random_transformation(images, training=bool(training))
             images = self.transform_images(images, transformation, training=bool(training))
         return images if batched else images.squeeze(0)
@@ -152,7 +169,7 @@ class BaseImagePreprocessingLayer(Layer):
                              f"{sorted(data)}")
         images, batched = self._batched(data["images"])
         images = self._prepare(images)
-        active = training or self.active_in_inference
+        active = self._active(training, batched)
         transformation = self.get_random_transformation(images, training=training) if active else None
         outputs = dict(data)
         outputs["images"] = self.transform_images(images, transformation, training) if active else images

@@ -37,13 +37,10 @@ class RandomFlip(BaseImagePreprocessingLayer):
                            HORIZONTAL_AND_VERTICAL: (self.height_axis, self.width_axis)}[self.mode]
 
     def get_random_transformation(self, images, training=True, seed=None):
-        draws = randomness.uniform(seed or self._stream, (images.shape[0], 1, 1, 1), device=images.device)
+        draws = self._uniform(seed, (images.shape[0], 1, 1, 1), 0.0, 1.0, images)
         return {"flips": draws <= 0.5, "input_shape": tuple(images.shape)}
 
-    def transform_images(self, images, transformation, training=True):
-        images = images.to(self._compute_torch_dtype)
-        if not training or transformation is None:
-            return images
+    def _transform(self, images, transformation):
         return torch.where(transformation["flips"], images.flip(self._flip_axes), images)
 
     def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
