@@ -1,0 +1,3 @@
+"""Audio preprocessing layers: spectrograms of raw signals."""
+
+from lamina.layers.audio.spectrogram import MelSpectrogram, STFTSpectrogram  # noqa: F401
