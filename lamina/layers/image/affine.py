@@ -122,7 +122,8 @@ class BaseTwoFactorWarp(BaseWarpLayer):
     def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
-        self.height_factor, self.width_factor = height_factor, width_factor
+        self.height_factor, self.width_factor = (tuple(f) if isinstance(f, list) else f
+                                                 for f in (height_factor, width_factor))
         name, limits = type(self).__name__, self._FACTOR_LIMITS
         self.height_lower, self.height_upper = symmetric_range(height_factor, "height_factor", name, *limits,
                                                                open_low=self._OPEN_LOW)
@@ -235,8 +236,10 @@ class RandomShear(BaseWarpLayer):
     def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
                  data_format=None, seed=None, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format=data_format, **kwargs)
-        self.x_factor = symmetric_range(x_factor, "x_factor", "RandomShear", 0, 1)
-        self.y_factor = symmetric_range(y_factor, "y_factor", "RandomShear", 0, 1)
+        # A number is a magnitude in [0, 1]; a pair may reach -1, so the stored (-f, f) loads back (Keras 3.15
+        # refuses its own saved config there).
+        self.x_factor = symmetric_range(x_factor, "x_factor", "RandomShear", 0, 1, pair_low=-1)
+        self.y_factor = symmetric_range(y_factor, "y_factor", "RandomShear", 0, 1, pair_low=-1)
 
     def get_random_transformation(self, images, training=True, seed=None):
         shape, dtype = (images.shape[0], 1), self._compute_torch_dtype

@@ -28,14 +28,16 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def symmetric_range(factor, name, owner, low, high, open_low=False):
+def symmetric_range(factor, name, owner, low, high, open_low=False, pair_low=None):
     """The factor rule of Keras's geometric layers: ``f`` -> ``(-|f|, |f|)``, a pair -> sorted, every value
-    in [low, high] ((low, high] with ``open_low``)."""
-    values = tuple(factor) if isinstance(factor, (tuple, list)) else (factor,)
-    if len(values) not in (1, 2) or not all(_is_number(v) and (low < v if open_low else low <= v) and v <= high
+    in [low, high] ((low, high] with ``open_low``; a pair's values from ``pair_low`` when given)."""
+    pair = isinstance(factor, (tuple, list))
+    values = tuple(factor) if pair else (factor,)
+    floor = pair_low if pair and pair_low is not None else low
+    if len(values) not in (1, 2) or not all(_is_number(v) and (floor < v if open_low else floor <= v) and v <= high
                                             for v in values):
         raise ValueError(f"{owner}: the `{name}` argument must be a number or a pair of numbers in "
-                         f"{'(' if open_low else '['}{low}, {high}]. Received: {name}={factor!r}")
+                         f"{'(' if open_low else '['}{floor}, {high}]. Received: {name}={factor!r}")
     return tuple(sorted(values)) if len(values) == 2 else (-abs(values[0]), abs(values[0]))
 
 
@@ -91,7 +93,7 @@ class BaseImagePreprocessingLayer(Layer):
                 not all(_is_number(v) for v in value_range):
             raise ValueError(f"{type(self).__name__}: the `value_range` argument must be a pair of numbers (low, "
                              f"high). Received: value_range={value_range!r}")
-        return sorted(value_range) if sort else value_range
+        return sorted(value_range) if sort else tuple(value_range)
 
     def _choice(self, value, name, allowed):
         if value not in allowed:

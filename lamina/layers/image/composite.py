@@ -30,8 +30,9 @@ class RandomColorJitter(BaseImagePreprocessingLayer):
                  hue_factor=None, seed=None, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
         self.value_range = self._check_value_range(value_range, sort=False)
-        self.brightness_factor, self.contrast_factor = brightness_factor, contrast_factor
-        self.saturation_factor, self.hue_factor = saturation_factor, hue_factor
+        factors = [tuple(f) if isinstance(f, list) else f
+                   for f in (brightness_factor, contrast_factor, saturation_factor, hue_factor)]
+        self.brightness_factor, self.contrast_factor, self.saturation_factor, self.hue_factor = factors
         self._set_seed(seed)
         self._parts = {}
         for name, cls in self._PARTS:

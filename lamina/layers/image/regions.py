@@ -45,7 +45,7 @@ class RandomErasing(BaseRegionLayer):
                                            or isinstance(fill_value, (tuple, list)) and len(fill_value) == 3):
             raise ValueError(f"RandomErasing: the `fill_value` argument must be None, a number or 3 numbers. "
                              f"Received: fill_value={fill_value!r}")
-        self.fill_value = fill_value
+        self.fill_value = tuple(fill_value) if isinstance(fill_value, list) else fill_value
         self.value_range = self._check_value_range(value_range, sort=False)
         self._set_seed(seed)
 
