@@ -149,6 +149,12 @@ class BaseImagePreprocessingLayer(Layer):
         raise ValueError(f"{type(self).__name__}: expected {key} of rank 3 (one image) or 4 (a batch of images). "
                          f"Received: shape={tuple(images.shape)}")
 
+    def _convert_input(self, value):
+        if isinstance(value, dict) and "bounding_boxes" in value:  # boxes may be ragged lists: padded here
+            return {**super()._convert_input({k: v for k, v in value.items() if k != "bounding_boxes"}),
+                    "bounding_boxes": boxes_lib.densify_bounding_boxes(value["bounding_boxes"])}
+        return super()._convert_input(value)
+
     def _active(self, training, batched):
         return (training or self.active_in_inference) and (batched or not self.batch_only)
 
