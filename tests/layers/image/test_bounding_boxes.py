@@ -122,6 +122,15 @@ def test_single_image_dicts_and_ragged_box_lists():
     assert dense["boxes"].shape == (2, 2, 4) and dense["labels"].tolist() == [[3, -1], [1, 2]]
 
 
+def test_mix_up_keeps_both_images_boxes_with_their_labels():
+    layer = lamina.layers.MixUp(seed=2, bounding_box_format="xyxy")
+    transformation = layer.get_random_transformation(IMAGES)
+    order = transformation["permutation_order"]
+    mixed = layer.transform_bounding_boxes(_boxes(), transformation)
+    assert torch.equal(mixed["boxes"], torch.cat([BOXES, BOXES[order]], dim=1))
+    assert torch.equal(mixed["labels"], torch.cat([LABELS, LABELS[order]], dim=1))  # Keras: along the batch axis
+
+
 def test_boxes_need_a_format_and_cut_mix_refuses_them():
     with pytest.raises(ValueError, match="bounding_box_format"):
         lamina.layers.RandomFlip()({"images": IMAGES, "bounding_boxes": {"boxes": BOXES, "labels": LABELS}},
