@@ -179,7 +179,8 @@ class RandomZoom(BaseTwoFactorWarp):
         x1, x2 = (torch.minimum(torch.maximum(v, left), right) - left for v in (x1, x2))
         y1, y2 = (torch.minimum(torch.maximum(v, top), bottom) - top for v in (y1, y2))
         boxes = torch.stack([x1 / (right - left), y1 / (bottom - top), x2 / (right - left), y2 / (bottom - top)], -1)
-        bounding_boxes = boxes_lib.clip_to_image_size({**bounding_boxes, "boxes": boxes}, bounding_box_format="rel_xyxy")
+        bounding_boxes = boxes_lib.clip_to_image_size({**bounding_boxes, "boxes": boxes},
+                                                      bounding_box_format="rel_xyxy")
         return boxes_lib.convert_format(bounding_boxes, "rel_xyxy", self.bounding_box_format, height, width)
 
 
