@@ -59,6 +59,7 @@ class LayerCase:
 
 def _cases():
     seq, image, volume = (2, 4, 3), (2, 4, 5, 3), (1, 3, 4, 4, 2)
+    picture = (2, 8, 7, 3)
     return [
         # core
         LayerCase(layers.Dense, {"units": 5, "activation": "relu"}, (2, 3, 4), (2, 3, 5)),
@@ -203,6 +204,42 @@ def _cases():
                   (2, 3, 2)),
         LayerCase(layers.TorchModuleWrapper, {"module": LinearNorm(3, 5)}, seq, (2, 4, 5)),
         LayerCase(layers.RandomFourierFeatures, {"output_dim": 6, "trainable": True}, (2, 3), (2, 6)),
+        # image preprocessing (issue 15): random layers are identity here (inference); tests/layers/image has
+        # the training paths
+        LayerCase(layers.Resizing, {"height": 4, "width": 6, "interpolation": "bicubic", "antialias": True}, picture,
+                  (2, 4, 6, 3)),
+        LayerCase(layers.CenterCrop, {"height": 4, "width": 5}, picture, (2, 4, 5, 3)),
+        LayerCase(layers.RandomCrop, {"height": 5, "width": 4, "seed": 1}, picture, (2, 5, 4, 3)),
+        LayerCase(layers.RandomFlip, {"mode": "horizontal", "seed": 1}, picture, picture),
+        LayerCase(layers.RandomRotation, {"factor": 0.2, "fill_mode": "constant"}, picture, picture),
+        LayerCase(layers.RandomZoom, {"height_factor": 0.2, "width_factor": (-0.1, 0.3)}, picture, picture),
+        LayerCase(layers.RandomTranslation, {"height_factor": 0.2, "width_factor": 0.1}, picture, picture),
+        LayerCase(layers.RandomShear, {"x_factor": 0.2, "y_factor": 0.1}, picture, picture),
+        LayerCase(layers.RandomPerspective, {"factor": 0.5, "scale": 0.3}, picture, picture),
+        LayerCase(layers.RandomBrightness, {"factor": 0.2}, picture, picture),
+        LayerCase(layers.RandomContrast, {"factor": 0.2}, picture, picture),
+        LayerCase(layers.RandomColorDegeneration, {"factor": 0.2}, picture, picture),
+        LayerCase(layers.RandomGrayscale, {"factor": 0.5}, picture, picture),
+        LayerCase(layers.RandomInvert, {"factor": 0.5}, picture, picture),
+        LayerCase(layers.RandomHue, {"factor": 0.2}, picture, picture),
+        LayerCase(layers.RandomSaturation, {"factor": (0.3, 0.7)}, picture, picture),
+        LayerCase(layers.RandomPosterization, {"factor": 4}, picture, picture),
+        LayerCase(layers.Solarization, {"addition_factor": 0.1, "threshold_factor": 0.5}, picture, picture),
+        LayerCase(layers.RandomSharpness, {"factor": 0.5}, picture, picture),
+        LayerCase(layers.RandomGaussianBlur, {"kernel_size": 3, "sigma": 0.5}, picture, picture),
+        LayerCase(layers.AutoContrast, {"value_range": (0, 1)}, picture, picture),
+        LayerCase(layers.Equalization, {"bins": 64}, picture, picture),
+        LayerCase(layers.RandomErasing, {"factor": 0.5}, picture, picture),
+        LayerCase(layers.CutMix, {"factor": 0.5}, picture, picture),
+        LayerCase(layers.MixUp, {"alpha": 0.4}, picture, picture),
+        LayerCase(layers.RandomColorJitter, {"brightness_factor": 0.2, "hue_factor": 0.1}, picture, picture),
+        LayerCase(layers.RandAugment, {"num_ops": 2}, picture, picture),
+        LayerCase(layers.AugMix, {"num_chains": 2, "chain_depth": 2}, picture, picture),
+        LayerCase(layers.Pipeline, {"layers": [layers.RandomFlip(), layers.CenterCrop(4, 4)]}, picture, (2, 4, 4, 3)),
+        # audio preprocessing (issue 15)
+        LayerCase(layers.MelSpectrogram, {"fft_length": 64, "sequence_stride": 16, "num_mel_bins": 8}, (2, 128),
+                  (2, 8, 9)),
+        LayerCase(layers.STFTSpectrogram, {"frame_length": 16, "frame_step": 8}, (2, 64, 2), (2, 7, 18)),
     ]
 
 

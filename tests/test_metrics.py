@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
+
 from lamina import losses, metrics
 
 
@@ -67,6 +69,8 @@ def _assert_close(actual, expected):
 
 @pytest.mark.parametrize("name,kwargs,kind", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_metric_matches_keras(keras, rng, name, kwargs, kind):
+    lamina.utils.clear_session()  # automatic names ("auc", "auc_1"...) count from the same start in both
+    keras.utils.clear_session()
     ours = getattr(metrics, name)(**kwargs)
     reference = getattr(keras.metrics, name)(**kwargs)
     for weighted in (True, False):

@@ -16,3 +16,6 @@ from lamina.layers.regularization import *  # noqa: F401,F403
 from lamina.layers.reshaping import *  # noqa: F401,F403
 from lamina.layers.rnn import *  # noqa: F401,F403
 from lamina.layers.serialization import deserialize, serialize  # noqa: F401
+# image and audio preprocessing (issue 15)
+from lamina.layers.audio import *  # noqa: F401,F403
+from lamina.layers.image import *  # noqa: F401,F403
