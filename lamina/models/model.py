@@ -18,6 +18,7 @@ from lamina.saving import model_file
 from lamina.symbolic.graph import map_graph
 from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.symbolic.node import Node
+from lamina.symbolic.operation import Operation, serialize_operation
 from lamina.training.trainer import Trainer
 
 
@@ -182,7 +183,7 @@ class Functional(Model):
                                  "All layer names should be unique.")
         self._graph_layers = tuple(graph_layers)
         for layer in graph_layers:
-            if not isinstance(layer, InputLayer):
+            if isinstance(layer, Layer) and not isinstance(layer, InputLayer):  # ops steps are not modules
                 self.add_module(layer.name.replace(".", "_"), layer)
         self._run_nodes = [node for node in self._nodes if not node.is_input]
         self.built = True
@@ -192,6 +193,11 @@ class Functional(Model):
     @property
     def layers(self):
         """Every layer of the graph, InputLayers included, producers before consumers (as Keras 3)."""
+        return [layer for layer in self._graph_layers if isinstance(layer, Layer)]
+
+    @property
+    def operations(self):
+        """The layers and the ``lamina.ops`` steps of the graph, in graph order (as Keras 3)."""
         return list(self._graph_layers)
 
     @property
@@ -243,7 +249,9 @@ class Functional(Model):
     def call(self, inputs, training=None, mask=None):
         flat_inputs = self._flat_inputs(inputs)
         set_masks(flat_inputs, mask)
-        return self._run_graph(flat_inputs, lambda node, args, kwargs: node.layer(*args, **kwargs))
+        # A node's recorded `training` (Keras configs write training=False) yields to this call's, as in Keras.
+        return self._run_graph(flat_inputs, lambda node, args, kwargs: node.layer(
+            *args, **(kwargs if "training" not in kwargs else {**kwargs, "training": training})))
 
     def compute_output_spec(self, inputs, training=None, mask=None):
         return self._run_graph(self._flat_inputs(inputs),
@@ -278,7 +286,8 @@ class Functional(Model):
 
         layer_configs = []
         for layer in self._graph_layers:
-            entry = serialization.serialize_keras_object(layer)
+            entry = serialize_operation(layer) if isinstance(layer, Operation) else \
+                serialization.serialize_keras_object(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = [
                 {"args": [tree.map_structure(serialize_arg, arg) for arg in node.call_args],
