@@ -18,7 +18,7 @@ from lamina.saving import model_file
 from lamina.symbolic.graph import map_graph
 from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.symbolic.node import Node
-from lamina.symbolic.operation import Operation, serialize_operation
+from lamina.symbolic.operation import Operation, deserialize_node_value, serialize_node_value, serialize_operation
 from lamina.training.trainer import Trainer
 
 
@@ -282,7 +282,7 @@ class Functional(Model):
             if isinstance(item, KerasTensor):
                 return {"class_name": "__keras_tensor__",
                         "config": {"shape": list(item.shape), "dtype": item.dtype, "keras_history": tensor_ref(item)}}
-            return serialization.serialize_keras_object(item)
+            return serialize_node_value(item)
 
         layer_configs = []
         for layer in self._graph_layers:
@@ -330,6 +330,9 @@ def _functional_from_config(cls, config, custom_objects=None):
         """Replaces tensor references (at any depth) with the tensors produced so far."""
         if _is_tensor_ref(item):
             return reference(item["config"]["keras_history"])
+        constant = deserialize_node_value(item)
+        if constant is not None:
+            return constant
         if isinstance(item, (list, tuple)):
             return [resolve(value) for value in item]
         if isinstance(item, dict):

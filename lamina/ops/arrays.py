@@ -190,7 +190,7 @@ def meshgrid(*x, indexing="xy"):
 
 def _window(torch_fn):
     def compute(x, **kwargs):
-        return torch_fn(int(_scalar(x)), periodic=False, dtype=floatx(), **kwargs)
+        return torch_fn(int(_scalar(x)), sym=True, dtype=floatx(), **kwargs)
     return compute
 
 
@@ -364,7 +364,22 @@ def tile(x, repeats):
     return torch.tile(to_tensor(x), (repeats,) if isinstance(repeats, int) else tuple(repeats))
 
 
-@keras_op("Repeat", "numpy", config=("repeats", "axis"))
+def _repeat_spec(x, repeats, axis=None):
+    if not isinstance(repeats, (int, list, tuple)):
+        length = None
+    elif axis is None:
+        total = math.prod(d for d in x.shape) if None not in x.shape else None
+        length = None if total is None else total * repeats if isinstance(repeats, int) else builtins.sum(repeats)
+        return KerasTensor((length,), dtype=x.dtype)
+    else:
+        size_ = x.shape[axis]
+        length = builtins.sum(repeats) if not isinstance(repeats, int) else None if size_ is None else size_ * repeats
+    shape = list(x.shape)
+    shape[axis] = length
+    return KerasTensor(tuple(shape), dtype=x.dtype)
+
+
+@keras_op("Repeat", "numpy", config=("repeats", "axis"), output_spec=_repeat_spec)
 def repeat(x, repeats, axis=None):
     """Each element of ``x`` repeated ``repeats`` times along ``axis`` (of the flattened ``x`` for None)."""
     x = to_tensor(x)
@@ -390,13 +405,13 @@ def ndim(x):
 
 
 def _size_spec(x):
-    return KerasTensor((), dtype="int32")
+    return KerasTensor((), dtype="int64")
 
 
 @keras_op("Size", "numpy", output_spec=_size_spec)
 def size(x):
-    """The number of elements of ``x``, as an int tensor."""
-    return torch.tensor(math.prod(to_tensor(x).shape), dtype=torch.int32)
+    """The number of elements of ``x``, as an int64 tensor."""
+    return torch.tensor(math.prod(to_tensor(x).shape), dtype=torch.int64)
 
 
 # --------------------------------------------------------------------------- joining, splitting
@@ -715,7 +730,8 @@ def isin(x1, x2, assume_unique=False, invert=False):
 def unravel_index(indices, shape):
     """Flat ``indices`` as a tuple of coordinate tensors into ``shape``."""
     indices = to_tensor(indices)
-    return tuple(i.to(indices.dtype) for i in torch.unravel_index(indices, tuple(shape)))
+    dtype = torch_dtype(result_type(dtype_name(indices)))  # Keras's result_type: int64 becomes int32
+    return tuple(i.to(dtype) for i in torch.unravel_index(indices, tuple(shape)))
 
 
 @keras_op("View", "numpy", config=("dtype",))

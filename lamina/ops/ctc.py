@@ -8,13 +8,19 @@ import torch.nn.functional as F
 from lamina.dtypes import result_type
 from lamina.ops.keras_op import keras_op
 from lamina.ops.tensors import dtype_name, to_tensor, torch_dtype
+from lamina.symbolic.keras_tensor import KerasTensor
 
 
 def _at_least_float32(x):
     return x.to(torch_dtype(result_type(dtype_name(x), "float32")))
 
 
-@keras_op("CTCLoss", "nn", config=("mask_index",))
+def _ctc_loss_spec(target, output, target_length, output_length, mask_index=0):
+    dtype = output.dtype if output.dtype in ("float32", "float64") else "float32"
+    return KerasTensor((output.shape[0],), dtype=dtype)
+
+
+@keras_op("CTCLoss", "nn", config=("mask_index",), output_spec=_ctc_loss_spec)
 def ctc_loss(target, output, target_length, output_length, mask_index=0):
     """The CTC loss per sample. ``target``: ``(batch, max_label_length)`` integer labels; ``output``:
     ``(batch, time, classes)`` logits; ``mask_index``: the blank class."""

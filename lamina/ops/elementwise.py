@@ -159,7 +159,7 @@ lcm = _binary("lcm", "Lcm", torch.lcm, "Least common multiple, element-wise (int
 
 negative = _unary("negative", "Negative", torch.negative, "``-x`` element-wise.")
 absolute = _unary("absolute", "Absolute", _keep_bool(torch.abs), "``|x|`` element-wise.")
-abs = _unary("abs", "Abs", _keep_bool(torch.abs), "``|x|`` element-wise (alias of ``absolute``).")  # noqa: A001
+abs = absolute  # noqa: A001  (Keras's abs records an Absolute node)
 fabs = _unary("fabs", "Fabs", lambda x: torch.abs(to_float(x)), "``|x|`` element-wise, as floats.")
 sign = _unary("sign", "Sign", torch.sign, "-1, 0 or 1 by the sign of ``x``.")
 signbit = _unary("signbit", "Signbit", torch.signbit, "True where the sign bit of ``x`` is set.")

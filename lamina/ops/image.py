@@ -4,6 +4,7 @@ SSIM. Images are ``(height, width, channels)`` or batches ``(batch, height, widt
 
 import functools
 import itertools
+import math
 import operator
 
 import torch
@@ -15,10 +16,6 @@ from lamina.ops.keras_op import keras_op
 from lamina.ops.nn import conv
 from lamina.ops.rng import torch_generator
 from lamina.ops.tensors import dtype_name, to_tensor, torch_dtype
-
-
-def _prepare_format(values):
-    values["data_format"] = normalize_data_format(values.get("data_format"))
 
 
 def _check_rank(images, name, what="images"):
@@ -42,7 +39,7 @@ def _restore(images, data_format, unbatched):
 
 
 # --------------------------------------------------------------------------------- colors
-@keras_op("RGBToGrayscale", "image", config=("data_format",), prepare=_prepare_format)
+@keras_op("RGBToGrayscale", "image", config=("data_format",))
 def rgb_to_grayscale(images, data_format=None):
     """Luma ``0.2989 R + 0.587 G + 0.114 B`` (one channel; one-channel images pass through)."""
     images = to_tensor(images)
@@ -64,7 +61,7 @@ def _float_images(images, name):
     return images
 
 
-@keras_op("RGBToHSV", "image", config=("data_format",), prepare=_prepare_format)
+@keras_op("RGBToHSV", "image", config=("data_format",))
 def rgb_to_hsv(images, data_format=None):
     """RGB in [0, 1] to (hue, saturation, value) in [0, 1]."""
     images = _float_images(images, "rgb_to_hsv")
@@ -81,7 +78,7 @@ def rgb_to_hsv(images, data_format=None):
     return torch.stack((hue, saturation, value), dim=axis)
 
 
-@keras_op("HSVToRGB", "image", config=("data_format",), prepare=_prepare_format)
+@keras_op("HSVToRGB", "image", config=("data_format",))
 def hsv_to_rgb(images, data_format=None):
     """(hue, saturation, value) in [0, 1] to RGB."""
     images = _float_images(images, "hsv_to_rgb")
@@ -100,7 +97,6 @@ _INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic"
 
 
 def _resize_prepare(values):
-    _prepare_format(values)
     values["size"] = tuple(values["size"])
 
 
@@ -227,8 +223,7 @@ def _check_interpolation(interpolation, name):
                          f"Received: interpolation={interpolation!r}")
 
 
-@keras_op("AffineTransform", "image", config=("interpolation", "fill_mode", "fill_value", "data_format"),
-          prepare=_prepare_format)
+@keras_op("AffineTransform", "image", config=("interpolation", "fill_mode", "fill_value", "data_format"))
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0,
                      data_format=None):
     """Images resampled by projective transforms ``[a0, a1, a2, b0, b1, b2, c0, c1]`` (one per image, or one
@@ -274,8 +269,7 @@ def _homography(start_points, end_points):
     return solution.reshape(-1, 8).to(matrix.dtype)
 
 
-@keras_op("PerspectiveTransform", "image", config=("interpolation", "fill_value", "data_format"),
-          prepare=_prepare_format)
+@keras_op("PerspectiveTransform", "image", config=("interpolation", "fill_value", "data_format"))
 def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
                           data_format=None):
     """Images warped so that the four ``start_points`` (x, y) move to ``end_points``."""
@@ -300,14 +294,19 @@ def _gaussian_kernel_1d(size, sigma, dtype, device):
 
 
 def _depthwise_nchw(x, kernel_2d, padding):
+    """Each channel convolved with ``kernel_2d``; ``padding`` "same" (the odd cell after) or an int."""
     channels = x.shape[1]
     weight = kernel_2d.to(x.dtype).expand(channels, 1, *kernel_2d.shape)
+    if padding == "same":
+        x = F.pad(x, [v for k in reversed(kernel_2d.shape) for v in ((k - 1) // 2, k // 2)])
+        padding = 0
     return F.conv2d(x, weight, padding=padding, groups=channels)
 
 
-@keras_op("GaussianBlur", "image", config=("kernel_size", "sigma", "data_format"), prepare=_prepare_format)
+@keras_op("GaussianBlur", "image", config=("kernel_size", "sigma", "data_format"))
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
-    """Images convolved with a Gaussian of ``kernel_size`` (height, width) and ``sigma`` (zero padding)."""
+    """Images convolved with a Gaussian (zero "same" padding: the shape is kept). As Keras's JAX backend,
+    the kernel is ``outer(g(kernel_size[1], sigma[1]), g(kernel_size[0], sigma[0]))``."""
     images = to_tensor(images)
     _check_rank(images, "gaussian_blur")
     data_format = normalize_data_format(data_format, "gaussian_blur")
@@ -315,11 +314,11 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     sigma = to_tensor(sigma, dtype=x.dtype)
     kernel = torch.outer(_gaussian_kernel_1d(kernel_size[1], sigma[1], x.dtype, x.device),
                          _gaussian_kernel_1d(kernel_size[0], sigma[0], x.dtype, x.device))
-    return _restore(_depthwise_nchw(x, kernel, kernel_size[0] // 2), data_format, unbatched)
+    return _restore(_depthwise_nchw(x, kernel, "same"), data_format, unbatched)
 
 
 @keras_op("ElasticTransform", "image", config=("alpha", "sigma", "interpolation", "fill_mode", "fill_value",
-                                               "seed", "data_format"), prepare=_prepare_format)
+                                               "seed", "data_format"))
 def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
                       seed=None, data_format=None):
     """Images displaced by a random field: Gaussian noise smoothed with ``sigma``, scaled by ``alpha``
@@ -335,7 +334,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     noise = torch.randn((2 * batch, 1, height, width), generator=generator, dtype=dtype, device=x.device) * sigma
     size = int(6 * sigma) | 1
     kernel = torch.outer(*(2 * [_gaussian_kernel_1d(size, torch.tensor(sigma, dtype=dtype), dtype, x.device)]))
-    dx, dy = _depthwise_nchw(noise, kernel, size // 2)[:, 0].split(batch)
+    dx, dy = _depthwise_nchw(noise, kernel, "same")[:, 0].split(batch)
     rows = torch.arange(height, dtype=dtype, device=x.device)[:, None] + alpha * dy
     cols = torch.arange(width, dtype=dtype, device=x.device)[None, :] + alpha * dx
     out = _sample_batch(x.permute(0, 2, 3, 1), rows, cols, _ORDERS[interpolation], fill_mode, fill_value)
@@ -401,7 +400,7 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
     return out
 
 
-@keras_op("SobelEdges", "image", config=("data_format",), prepare=_prepare_format)
+@keras_op("SobelEdges", "image", config=("data_format",))
 def sobel_edges(images, data_format=None):
     """Sobel gradients ``(..., 2)``: (vertical dy, horizontal dx) per channel, zero padding."""
     images = to_tensor(images)
@@ -420,7 +419,7 @@ def _patches(images, size, strides, dilation_rate, padding, data_format, rank, n
     strides = size if not strides else strides
     data_format = normalize_data_format(data_format, name)
     channels = images.shape[-1] if data_format == "channels_last" else images.shape[-rank - 1]
-    depth = channels * int(torch.tensor(size).prod())
+    depth = channels * math.prod(size)
     # An identity kernel: each output channel copies one (offset, channel) cell of the patch.
     kernel = torch.eye(depth, dtype=images.dtype, device=images.device).reshape(*size, channels, depth)
     unbatched = images.ndim == rank + 1
@@ -428,7 +427,14 @@ def _patches(images, size, strides, dilation_rate, padding, data_format, rank, n
     return patches.squeeze(0) if unbatched else patches
 
 
-@keras_op("ExtractPatches", "image", config=("size", "strides", "dilation_rate", "padding", "data_format"))
+def _patches_prepare(values):
+    if isinstance(values["size"], int):
+        values["size"] = (values["size"],) * 2
+    values["data_format"] = normalize_data_format(values.get("data_format"))
+
+
+@keras_op("ExtractPatches", "image", config=("size", "strides", "dilation_rate", "padding", "data_format"),
+          prepare=_patches_prepare)
 def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
     """Patches of ``size`` (height, width) as channels: ``(..., rows, cols, ph * pw * channels)``
     (a 3-tuple ``size`` extracts 3-D patches from volumes)."""

@@ -5,6 +5,7 @@ import torch
 from lamina.dtypes import result_type
 from lamina.ops.keras_op import keras_op
 from lamina.ops.tensors import dtype_name, floatx, to_tensor, torch_dtype
+from lamina.symbolic.keras_tensor import KerasTensor
 
 
 @keras_op("Cholesky", "linalg", config=("upper",))
@@ -90,7 +91,11 @@ def svd(x, full_matrices=True, compute_uv=True):
     return torch.linalg.svd(x, full_matrices=full_matrices)
 
 
-@keras_op("Lstsq", "linalg", config=("rcond",))
+def _lstsq_spec(a, b, rcond=None):
+    return KerasTensor(tuple(a.shape[-1:]) + tuple(b.shape[1:]), dtype=b.dtype)
+
+
+@keras_op("Lstsq", "linalg", config=("rcond",), output_spec=_lstsq_spec)
 def lstsq(a, b, rcond=None):
     """The least-squares solution of ``a @ x = b`` (NumPy's ``rcond`` cut-off, through SVD when given)."""
     a, b = to_tensor(a), to_tensor(b)

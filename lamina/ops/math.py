@@ -55,8 +55,10 @@ def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A0
 
 @keras_op("TopK", "math", config=("k", "sorted"))
 def top_k(x, k, sorted=True):  # noqa: A002
-    """(values, indices) of the ``k`` largest entries along the last axis."""
-    return torch.topk(to_tensor(x), k, sorted=sorted)
+    """(values, indices int32) of the ``k`` largest entries along the last axis (Keras's int32 indices, as
+    on its JAX and TensorFlow backends and in its symbolic spec; see docs/keras_torch_departures.md)."""
+    values, indices = torch.topk(to_tensor(x), k, sorted=sorted)
+    return values, indices.to(torch.int32)
 
 
 @keras_op("InTopK", "math", config=("k",))

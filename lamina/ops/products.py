@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from lamina.dtypes import result_type
 from lamina.ops.keras_op import keras_op
 from lamina.ops.tensors import dtype_name, floatx, to_tensor, torch_dtype
+from lamina.symbolic.keras_tensor import KerasTensor
 
 
 def _product_dtypes(x1, x2):
@@ -140,7 +141,12 @@ def correlate(x1, x2, mode="valid"):
     raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full'. Received: mode={mode!r}")
 
 
-@keras_op("Corrcoef", "numpy")
+def _corrcoef_spec(x):
+    rows = 1 if len(x.shape) < 2 else x.shape[0]
+    return KerasTensor((rows, rows) if len(x.shape) == 2 else (), dtype=x.dtype if "float" in x.dtype else "float32")
+
+
+@keras_op("Corrcoef", "numpy", output_spec=_corrcoef_spec)
 def corrcoef(x):
     """The Pearson correlation coefficients of the rows of ``x``."""
     x = to_tensor(x)

@@ -11,7 +11,11 @@ operation as Keras 3.15 does::
 
 import inspect
 
+import numpy as np
+import torch
+
 from lamina import naming, registry, serialization
+from lamina.dtypes import DTYPE_NAMES, TORCH_DTYPES
 from lamina.symbolic.keras_tensor import has_symbolic
 from lamina.symbolic.node import Node
 from lamina.symbolic.shape_inference import infer_output_spec
@@ -132,3 +136,24 @@ def serialize_operation(operation):
     return {"module": cls.__dict__.get("keras_module") or cls.__module__, "class_name": cls.__name__,
             "config": serialization.serialize_keras_object(operation.get_config()),
             "registered_name": registry.get_registered_name(cls)}
+
+
+def serialize_node_value(value):
+    """A non-symbolic argument of a node as Keras writes it: tensors and arrays as ``__tensor__`` /
+    ``__numpy__`` entries (value and dtype), anything else as a Keras-form object."""
+    if isinstance(value, torch.Tensor):
+        return {"class_name": "__tensor__",
+                "config": {"value": value.detach().cpu().tolist(), "dtype": DTYPE_NAMES[value.dtype]}}
+    if isinstance(value, np.ndarray):
+        return {"class_name": "__numpy__", "config": {"value": value.tolist(), "dtype": value.dtype.name}}
+    return serialization.serialize_keras_object(value)
+
+
+def deserialize_node_value(item):
+    """The tensor or array an ``__tensor__`` / ``__numpy__`` entry stands for (None for anything else)."""
+    if isinstance(item, dict) and item.get("class_name") in ("__tensor__", "__numpy__"):
+        config = item["config"]
+        if item["class_name"] == "__tensor__":
+            return torch.tensor(config["value"], dtype=TORCH_DTYPES[config["dtype"]])
+        return np.asarray(config["value"], dtype=config["dtype"])
+    return None
