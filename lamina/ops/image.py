@@ -430,6 +430,8 @@ def _patches(images, size, strides, dilation_rate, padding, data_format, rank, n
 def _patches_prepare(values):
     if isinstance(values["size"], int):
         values["size"] = (values["size"],) * 2
+    if not values.get("strides"):
+        values["strides"] = values["size"]
     values["data_format"] = normalize_data_format(values.get("data_format"))
 
 
