@@ -5,6 +5,7 @@ Control flow runs as Python on torch tensors (as Keras's torch backend does); un
 """
 
 import builtins
+import functools
 
 import numpy as np
 import torch
@@ -186,15 +187,14 @@ def stop_gradient(variable):
     return to_tensor(variable).detach()
 
 
-class custom_gradient:  # noqa: N801  (Keras's name: a decorator)
-    """Decorates ``f(*args) -> (output, grad_fn)`` where ``grad_fn(*args, upstream)`` returns the
-    gradients of the inputs; calls of the decorated function use that gradient."""
+def custom_gradient(f):
+    """Decorates ``f(*args) -> (output, grad_fn)``: calls of the decorated function return ``output`` and
+    backpropagate ``grad_fn(*args, upstream=gradient of output)`` (the gradients of the inputs)."""
 
-    def __init__(self, forward_fn):
-        self.forward_fn = forward_fn
+    def decorated(*args, **kwargs):
+        return _CustomGradient.apply(f, kwargs, *args)
 
-    def __call__(self, *args, **kwargs):
-        return _CustomGradient.apply(self.forward_fn, kwargs, *args)
+    return functools.wraps(f)(decorated)
 
 
 class _CustomGradient(torch.autograd.Function):
