@@ -36,15 +36,21 @@ class SeedGenerator:
         self.name = name or naming.unique_name("seed_generator")
         self._initial_seed = seed
         initial = random.randint(1, int(1e9)) if seed is None else int(seed)
-        self.state = torch.tensor([_as_int32(initial), 0], dtype=torch.int32)
+        # Python ints, not a tensor: drawing a seed never touches a device (nor fake tensors in a trace).
+        self._state = [_as_int32(initial), 0]
+
+    @property
+    def state(self):
+        """The state ``[seed, counter]`` as an int32 tensor (Keras's ``seed_generator_state``)."""
+        return torch.tensor(self._state, dtype=torch.int32)
 
     def next(self, ordered=True):
-        """The current state (a copy), advancing the state by one draw."""
-        current = self.state.clone()
+        """The current state ``(seed, counter)``, advancing the state by one draw."""
+        current = tuple(self._state)
         if ordered:
-            self.state[1] += 1
+            self._state[1] += 1
         else:
-            self.state.copy_((self.state + 1) * 5387 % 933199)
+            self._state = [_as_int32((v + 1) * 5387 % 933199) for v in self._state]
         return current
 
     def get_config(self):
@@ -63,7 +69,7 @@ def _as_int32(value):
 def seed_value(seed):
     """The 32-bit seed a ``torch.Generator`` gets for ``seed`` (an int or a SeedGenerator, which advances)."""
     if isinstance(seed, SeedGenerator):
-        first, second = (int(v) for v in seed.next())
+        first, second = seed.next()
     elif is_int(seed):
         first, second = _as_int32(seed), 0
     else:
