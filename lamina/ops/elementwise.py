@@ -9,20 +9,12 @@ keeps torch's promotion (which equals Keras's for tensors and Python scalars); o
 import torch
 
 from lamina.dtypes import result_type
-from lamina.ops.keras_op import keras_op
+from lamina.ops.keras_op import keras_op, unary_op
 from lamina.ops.tensors import cast, dtype_name, floatx, operands, to_float, to_tensor, torch_dtype
 
 
 def _unary(name, class_name, compute, doc):
-    """A one-argument op ``name(x)`` computing ``compute(tensor)``."""
-
-    def op(x):
-        return compute(to_tensor(x))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    op.__module__ = __name__
-    return keras_op(class_name, "numpy")(op)
+    return unary_op(name, class_name, "numpy", compute, doc, __name__)
 
 
 def _binary(name, class_name, compute, doc, bitwise=False):

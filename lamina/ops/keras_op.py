@@ -12,6 +12,7 @@ import inspect
 
 from lamina import registry
 from lamina.dtypes import standardize_dtype
+from lamina.ops.tensors import to_tensor
 from lamina.symbolic.keras_tensor import has_symbolic
 from lamina.symbolic.operation import Operation
 
@@ -132,3 +133,15 @@ def _symbolic_call(cls, signature, config, call_names, call_kwargs, prepare, arg
     operation = cls(**{name: values[name] if name in values else extra[name] for name in config
                        if name in values or name in extra})
     return operation.symbolic_call(*positional, **{name: values[name] for name in call_kwargs})
+
+
+def unary_op(name, class_name, module, compute, doc, defined_in):
+    """A one-argument op ``name(x)`` computing ``compute(tensor)``, registered as Keras's ``class_name``."""
+
+    def op(x):
+        return compute(to_tensor(x))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    op.__module__ = defined_in
+    return keras_op(class_name, module)(op)

@@ -13,21 +13,13 @@ from lamina import config
 from lamina.dtypes import result_type
 from lamina.ops.arguments import normalize_data_format, normalize_tuple
 from lamina.ops.ctc import ctc_decode, ctc_loss  # noqa: F401  (public in ops.nn, as in Keras)
-from lamina.ops.keras_op import keras_op
+from lamina.ops.keras_op import keras_op, unary_op
 from lamina.ops.padding import conv_padding, split_padding, transpose_crop
 from lamina.ops.tensors import dtype_name, floatx, to_tensor, torch_dtype
 
 
 def _activation(name, class_name, compute, doc):
-    """A one-argument activation op ``name(x)``."""
-
-    def op(x):
-        return compute(to_tensor(x))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    op.__module__ = __name__
-    return keras_op(class_name, "nn")(op)
+    return unary_op(name, class_name, "nn", compute, doc, __name__)
 
 
 relu = _activation("relu", "Relu", F.relu, "``max(x, 0)``.")
