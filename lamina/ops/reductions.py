@@ -30,7 +30,9 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001
     dims = _dims(axis)
     if dims == ():
         return x
-    dtype = torch.int32 if x.dtype in _SMALL_INTS else x.dtype
+    if x.is_floating_point():
+        return torch.sum(x) if dims is None else torch.sum(x, dim=dims, keepdim=keepdims)
+    dtype = torch.int32 if x.dtype in _SMALL_INTS else x.dtype  # torch would widen integer sums to int64
     return torch.sum(x, dtype=dtype) if dims is None else torch.sum(x, dim=dims, keepdim=keepdims, dtype=dtype)
 
 
@@ -41,8 +43,8 @@ def mean(x, axis=None, keepdims=False):
     dims = _dims(axis)
     if dims == ():
         return x
-    result = x.dtype if x.is_floating_point() or x.is_complex() else torch_dtype(result_type(dtype_name(x), "float32"))
-    x = x.to(result)
+    if not (x.is_floating_point() or x.is_complex()):
+        x = x.to(torch_dtype(result_type(dtype_name(x), "float32")))
     return torch.mean(x) if dims is None else torch.mean(x, dim=dims, keepdim=keepdims)
 
 
