@@ -102,3 +102,14 @@ def test_symbolic_ops_inside_a_sequential_free_functional_and_lambda():
     model = lamina.Model(inputs, ops.sum(lam, axis=-1))
     assert torch.allclose(model(torch.randn(3, 5)), torch.ones(3))
     assert model.output_shape == (None,)
+
+
+def test_keras_lambda_written_with_ops_loads(keras):
+    # A lambda whose global `ops` is keras.ops, as in a Keras script that did `from keras import ops`.
+    function = eval("lambda t: ops.square(t) + 1.0", {"ops": keras.ops})  # noqa: S307
+    inputs = keras.Input((3,))
+    keras_model = keras.Model(inputs, keras.layers.Lambda(function)(inputs))
+    with lamina.serialization.safe_mode_scope(False):
+        model = lamina.models.model_from_json(keras_model.to_json())
+    x = np.array([[1.0, 2.0, 3.0]], "float32")
+    assert_close(model(x), keras_model(x))

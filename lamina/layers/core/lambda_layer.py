@@ -7,14 +7,15 @@ import types
 
 import torch
 
-from lamina import tree
+from lamina import ops, tree
 from lamina.engine.layer import Layer, is_shape, specs_from_shapes
 from lamina.symbolic.shape_inference import infer_output_spec
 from lamina import registry
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
-# What a deserialized Python lambda (safe_mode=False only) sees as its globals.
-_LAMBDA_GLOBALS = {"torch": torch}
+# What a deserialized Python lambda (safe_mode=False only) sees as its globals: `ops` is lamina.ops, so the
+# lambdas of Keras files (written with `from keras import ops`) run.
+_LAMBDA_GLOBALS = {"torch": torch, "ops": ops}
 
 
 def _expected_arguments(function):
