@@ -161,3 +161,41 @@ def test_symbolic_node_matches_keras(keras, case):
     (keras_entry, keras_specs), (lamina_entry, lamina_specs) = entries
     assert lamina_specs == keras_specs, f"{case.name}: output specs {lamina_specs} != Keras {keras_specs}"
     assert json.loads(json.dumps(lamina_entry)) == json.loads(json.dumps(keras_entry)), f"{case.name}: node differs"
+
+
+def test_function_taking_ops_match_keras(keras):
+    """The ops that take Python functions (and the few without a tensor result) against Keras."""
+    x = torch.arange(1.0, 7.0)
+    for lib_ops in (keras.ops, lamina.ops):
+        assert lib_ops.dtype(x) == "float32" and lib_ops.is_tensor(x) and not lib_ops.is_tensor(x.numpy())
+        assert np.array_equal(lib_ops.convert_to_numpy(x), x.numpy())
+        assert tuple(lib_ops.empty((2, 3)).shape) == (2, 3) and lib_ops.empty_like(x, dtype="int32").dtype == \
+            torch.int32
+    pairs = [
+        lambda o: o.scan(lambda c, v: (c + v, c * v), torch.tensor(0.0), x),
+        lambda o: o.scan(lambda c, v: (c * 2, c), torch.tensor(1.0), None, length=4, reverse=True),
+        lambda o: o.associative_scan(lambda a, b: a * b, x),
+        lambda o: o.associative_scan(lambda a, b: a + b, x.reshape(2, 3), reverse=True, axis=1),
+        lambda o: o.map(lambda v: v * v, x),
+        lambda o: o.switch(1, [lambda v: v + 1, lambda v: v * 3], x),
+        lambda o: o.while_loop(lambda i, s: i < 4, lambda i, s: (i + 1, s * 2), (0, torch.tensor(1.0))),
+        lambda o: o.fori_loop(1, 5, lambda i, v: v + i * x, torch.zeros(6)),
+        lambda o: o.vectorized_map(lambda v: v.sum() * 2, x.reshape(3, 2)),
+        lambda o: o.jvp(lambda v: v.sin(), (x,), (torch.ones(6),)),
+        lambda o: o.cond(torch.tensor(True), lambda: x * 2, lambda: x),
+    ]
+    for make in pairs:
+        ours, theirs = make(lamina.ops), make(keras.ops)
+        for got, want in zip(_leaves(ours), _leaves(theirs)):
+            assert_close(torch.as_tensor(got), torch.as_tensor(want))
+
+    def gradient(o):
+        @o.custom_gradient
+        def clipped(v):
+            return v * 3, lambda *args, upstream: upstream.clamp(max=0.5)
+
+        v = x.clone().requires_grad_()
+        clipped(v).sum().backward()
+        return v.grad
+
+    assert_close(gradient(lamina.ops), gradient(keras.ops))
