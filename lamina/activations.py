@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import registry
+from lamina.ops import nn as ops_nn
 from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.activations"
@@ -232,16 +233,7 @@ def mish(x):
 @registry.register_builtin(_MODULE)
 def sparsemax(x, axis=-1):
     """Euclidean projection of ``x`` onto the probability simplex along ``axis`` (sparse softmax)."""
-    sorted_x = torch.sort(x, dim=axis, descending=True).values
-    cumsum = torch.cumsum(sorted_x, dim=axis)
-    ranks_shape = [1] * x.ndim
-    ranks_shape[axis] = -1
-    ranks = torch.arange(1, x.shape[axis] + 1, device=x.device, dtype=x.dtype).view(ranks_shape)
-    support = sorted_x - (cumsum - 1) / ranks > 0
-    support_size = torch.sum(support, dim=axis, keepdim=True)
-    support_sum = torch.sum(torch.where(support, cumsum, torch.zeros_like(cumsum)), dim=axis, keepdim=True)
-    tau = (support_sum - 1) / support_size
-    return torch.clamp(x - tau, min=0.0)
+    return ops_nn.sparsemax(x, axis=axis)
 
 
 swish = silu

@@ -20,6 +20,7 @@ from lamina.saving import model_file
 from lamina.symbolic.graph import map_graph
 from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.symbolic.node import Node
+from lamina.symbolic.operation import Operation, deserialize_node_value, serialize_node_value, serialize_operation
 from lamina.training.trainer import Trainer
 
 
@@ -221,7 +222,7 @@ class Functional(Model):
                                  "All layer names should be unique.")
         self._graph_layers = tuple(graph_layers)
         for layer in graph_layers:
-            if not isinstance(layer, InputLayer):
+            if isinstance(layer, Layer) and not isinstance(layer, InputLayer):  # ops steps are not modules
                 self.add_module(_module_key(self, layer.name), layer)
         self._run_nodes = [node for node in self._nodes if not node.is_input]
         self.built = True
@@ -231,6 +232,11 @@ class Functional(Model):
     @property
     def layers(self):
         """Every layer of the graph, InputLayers included, producers before consumers (as Keras 3)."""
+        return [layer for layer in self._graph_layers if isinstance(layer, Layer)]
+
+    @property
+    def operations(self):
+        """The layers and the ``lamina.ops`` steps of the graph, in graph order (as Keras 3)."""
         return list(self._graph_layers)
 
     @property
@@ -282,7 +288,9 @@ class Functional(Model):
     def call(self, inputs, training=None, mask=None):
         flat_inputs = conform_inputs(self.name, self._flat_inputs(inputs), self.inputs)
         set_masks(flat_inputs, mask)
-        return self._run_graph(flat_inputs, lambda node, args, kwargs: node.layer(*args, **kwargs))
+        # A node's recorded `training` (Keras configs write training=False) yields to this call's, as in Keras.
+        return self._run_graph(flat_inputs, lambda node, args, kwargs: node.layer(
+            *args, **(kwargs if "training" not in kwargs else {**kwargs, "training": training})))
 
     def compute_output_spec(self, inputs, training=None, mask=None):
         return self._run_graph(self._flat_inputs(inputs),
@@ -313,11 +321,12 @@ class Functional(Model):
             if isinstance(item, KerasTensor):
                 return {"class_name": "__keras_tensor__",
                         "config": {"shape": list(item.shape), "dtype": item.dtype, "keras_history": tensor_ref(item)}}
-            return serialization.serialize_keras_object(item)
+            return serialize_node_value(item)
 
         layer_configs = []
         for layer in self._graph_layers:
-            entry = serialization.serialize_keras_object(layer)
+            entry = serialize_operation(layer) if isinstance(layer, Operation) else \
+                serialization.serialize_keras_object(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = [
                 {"args": [tree.map_structure(serialize_arg, arg) for arg in node.call_args],
@@ -360,6 +369,9 @@ def _functional_from_config(cls, config, custom_objects=None):
         """Replaces tensor references (at any depth) with the tensors produced so far."""
         if _is_tensor_ref(item):
             return reference(item["config"]["keras_history"])
+        constant = deserialize_node_value(item)
+        if constant is not None:
+            return constant
         if isinstance(item, (list, tuple)):
             return [resolve(value) for value in item]
         if isinstance(item, dict):
