@@ -38,6 +38,11 @@ class Variable(torch.nn.Parameter):
         return self._path
 
     @property
+    def layout(self):
+        """How the weight is stored relative to Keras's layout: ``layout.to_keras(v)`` / ``from_keras``."""
+        return self._spec.layout
+
+    @property
     def value(self):
         """The tensor itself, as Keras's torch backend exposes it (``v.value.grad`` after ``backward``)."""
         return self
