@@ -130,6 +130,11 @@ def _translate_layer_arguments(class_name, config, filepath):
                                 f"{key}={value!r}, which lamina does not support.")
     if class_name == "InputLayer" and "batch_input_shape" in config:
         config["batch_shape"] = config.pop("batch_input_shape")
+    if class_name == "BatchNormalization" and isinstance(config.get("axis"), list):
+        if len(config["axis"]) != 1:
+            _fail(filepath, f"layer '{config.get('name')}' (BatchNormalization) normalizes over several axes "
+                            f"{config['axis']}, which Keras 3 and lamina do not support.")
+        config["axis"] = config["axis"][0]  # tf.keras wrote its one axis as a list
     if class_name == "LeakyReLU" and "alpha" in config:
         config["negative_slope"] = config.pop("alpha")
     if class_name in ("GRU", "GRUCell") and "reset_after" not in config:
@@ -308,12 +313,18 @@ def _per_output(value, output_names):
 
 
 def translate_training_config(training, model, filepath):
-    """A Keras 2 ``training_config`` as a Keras 3 compile config for ``model``."""
+    """A Keras 2 training configuration as a Keras 3 compile config for ``model``: a legacy file's
+    ``training_config`` (optimizer under ``optimizer_config``) or a tf.keras ``.keras`` file's
+    ``compile_config`` (optimizer under ``optimizer``)."""
     output_names = list(getattr(model, "output_names", None) or [])
     config = {"loss": _translate_loss(training.get("loss")),
               "loss_weights": training.get("loss_weights"),
               "metrics": _per_output(_translate_metric(training.get("metrics")), output_names),
               "weighted_metrics": _per_output(_translate_metric(training.get("weighted_metrics")), output_names)}
-    if training.get("optimizer_config") is not None:
-        config["optimizer"] = _translate_optimizer(training["optimizer_config"], filepath)
+    for key in ("run_eagerly", "steps_per_execution", "jit_compile"):
+        if training.get(key) is not None:
+            config[key] = training[key]
+    optimizer = training.get("optimizer_config", training.get("optimizer"))
+    if optimizer is not None:
+        config["optimizer"] = _translate_optimizer(optimizer, filepath)
     return config

@@ -105,8 +105,11 @@ def _legacy_path(handle, path):
     return path.replace("layers", "_layer_checkpoint_dependencies")
 
 
-def read_state(model, handle, filepath, skip_mismatch=False, optimizer=None):
-    """Sets the model's weights (and ``optimizer``'s variables, if given) from an open weights file."""
+def read_state(model, handle, filepath, skip_mismatch=False, optimizer=None, keras2_optimizer=False):
+    """Sets the model's weights (and ``optimizer``'s variables, if given) from an open weights file.
+
+    ``keras2_optimizer``: the file comes from tf.keras, whose optimizers keep no learning-rate variable.
+    """
     report = slots.MismatchReport(filepath) if skip_mismatch else None
     for path, layer, own in variable_groups(model):
         path = _legacy_path(handle, path)
@@ -119,15 +122,10 @@ def read_state(model, handle, filepath, skip_mismatch=False, optimizer=None):
         slots.assign(layer.name, own, datasets, h5.read, filepath, report)
     if report is not None:
         report.warn()
-    if optimizer is not None:
-        _read_optimizer(model, optimizer, handle, filepath)
-
-
-def _read_optimizer(model, optimizer, handle, filepath):
-    if h5.has(handle, _OPTIMIZER_GROUP):
+    if optimizer is not None and h5.has(handle, _OPTIMIZER_GROUP):
         datasets = _group_datasets(h5.group(handle, _OPTIMIZER_GROUP, filepath), filepath)
         if datasets:
-            slots.restore_optimizer(model, optimizer, datasets, h5.read, filepath)
+            slots.restore_optimizer(model, optimizer, datasets, h5.read, filepath, keras2_optimizer)
 
 
 def read_archive(payload, filepath):
@@ -150,14 +148,17 @@ def is_keras2(metadata):
 def load_keras(payload, filepath, custom_objects=None, compile=True, safe_mode=True):
     """The model in a ``.keras`` file's bytes: architecture, weights, and (``compile``) training state."""
     config, metadata, weights = read_archive(payload, filepath)
-    if is_keras2(metadata):
+    from_keras2 = is_keras2(metadata)
+    if from_keras2:
         config = keras2.translate_model_config(config, filepath)
     compile_config = config.get("compile_config") if isinstance(config, dict) else None
     model = rebuild.model_from_config(config, filepath, custom_objects, safe_mode)
+    if from_keras2 and compile_config:
+        compile_config = keras2.translate_training_config(compile_config, model, filepath)
     compiled = compile and rebuild.restore_compile(model, compile_config, filepath)
     optimizer = _optimizer_of(model) if compiled else None
     with h5.open_for_reading(weights, filepath) as handle:
-        read_state(model, handle, filepath, optimizer=optimizer)
+        read_state(model, handle, filepath, optimizer=optimizer, keras2_optimizer=from_keras2)
     return model
 
 
