@@ -1,5 +1,6 @@
 """Lambda: wraps a function as a layer, with Keras 3's config format."""
 
+import builtins
 import codecs
 import inspect
 import marshal
@@ -9,12 +10,13 @@ import torch
 
 from lamina import tree
 from lamina.engine.layer import Layer, is_shape, specs_from_shapes
+from lamina.layers.core.bytecode import load_code
 from lamina.symbolic.shape_inference import infer_output_spec
 from lamina import registry
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 # What a deserialized Python lambda (safe_mode=False only) sees as its globals.
-_LAMBDA_GLOBALS = {"torch": torch}
+_LAMBDA_GLOBALS = {"torch": torch, "__builtins__": builtins}
 
 
 def _expected_arguments(function):
@@ -34,15 +36,15 @@ def _serialize_function(function):
     return serialize_keras_object(function)
 
 
-def _deserialize_function(config, safe_mode):
+def _deserialize_function(config, safe_mode, label="Lambda"):
     if isinstance(config, dict) and config.get("class_name") == "__lambda__":
         if safe_mode:
-            raise ValueError("Requested the deserialization of a `Lambda` layer whose function is a Python lambda "
-                             "stored as bytecode. Loading it would run code from the file, so it is refused by "
-                             "default. If you trust the source of this file, pass `safe_mode=False` to the "
-                             "loading function.")
+            raise ValueError(f"Requested the deserialization of a `Lambda` layer ({label}) whose function is a "
+                             "Python lambda stored as bytecode. Loading it would run code from the file, so it is "
+                             "refused by default. If you trust the source of this file, pass `safe_mode=False` to "
+                             "the loading function.")
         inner = config["config"]
-        code = marshal.loads(codecs.decode(inner["code"].encode("ascii"), "base64"))
+        code = load_code(inner.get("code"), label)
         defaults = tuple(inner["defaults"]) if inner.get("defaults") is not None else None
         closure = tuple(types.CellType(value) for value in inner["closure"]) if inner.get("closure") else None
         return types.FunctionType(code, dict(_LAMBDA_GLOBALS), code.co_name, defaults, closure)
@@ -133,8 +135,9 @@ class Lambda(Layer):
         config = dict(config)
         safe_mode = safe_mode is not False
         with registry.CustomObjectScope(custom_objects or {}):
-            config["function"] = _deserialize_function(config["function"], safe_mode)
+            label = f"Lambda layer '{config.get('name')}'"
+            config["function"] = _deserialize_function(config["function"], safe_mode, label)
             for key in ("output_shape", "mask"):
                 if isinstance(config.get(key), (dict, str)):
-                    config[key] = _deserialize_function(config[key], safe_mode)
+                    config[key] = _deserialize_function(config[key], safe_mode, label)
         return cls(**config)

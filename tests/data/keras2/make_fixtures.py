@@ -3,7 +3,7 @@
     /work/tfenv/bin/python tests/data/keras2/make_fixtures.py
 
 Written with TensorFlow 2.21.0 and tf_keras 2.21.0 (Keras 2), Python 3.11; ``foreign_lambda.json`` holds a
-lambda marshalled by Python 3.8 (``python3.8`` must be on the PATH). Each ``<name>.h5`` (or ``.keras``) has a
+lambda marshalled by Python 3.8 and by Python 3.13 (pyenv's ``python3.8`` and ``python3.13``). Each ``<name>.h5`` (or ``.keras``) has a
 ``<name>.npz`` beside it with the inputs (``x0``, ``x1``…) and Keras 2's outputs (``y0``, ``y1``…); the
 compiled model also stores its weights after one more epoch (``w0``, ``w1``…). ``keras22_model.h5`` is
 the ``mlp`` model's file rewritten into the form standalone Keras 2.2 wrote (class "Model", Keras 2.2
@@ -195,10 +195,13 @@ def lambdas():
     model = keras.Sequential([L.Dense(2, input_shape=(3,)), L.Lambda(lambda t: t * 2.0 + 1.0)])
     randomize(model)
     save("lambda", model, rng.standard_normal((2, 3)).astype("float32"))
-    code = subprocess.run(["python3.8", "-c", "import marshal, codecs; print(codecs.encode(marshal.dumps("
-                           "(lambda t: t * 2.0 + 1.0).__code__), 'base64').decode('ascii'), end='')"],
-                          check=True, capture_output=True, text=True, env={**os.environ, "PYENV_VERSION": "3.8.18"})
-    (HERE / "foreign_lambda.json").write_text(json.dumps({"python": "3.8.18", "code": code.stdout}))
+    foreign = {}
+    for version in ("3.8.18", "3.13.0"):  # pyenv's Pythons: one that marshal refuses, one whose opcodes differ
+        foreign[version] = subprocess.run(
+            [f"python{version[:version.rindex('.')]}", "-c", "import marshal, codecs; print(codecs.encode("
+             "marshal.dumps((lambda t: t * 2.0 + 1.0).__code__), 'base64').decode('ascii'), end='')"],
+            check=True, capture_output=True, text=True, env={**os.environ, "PYENV_VERSION": version}).stdout
+    (HERE / "foreign_lambda.json").write_text(json.dumps(foreign, indent=1))
 
 
 if __name__ == "__main__":
