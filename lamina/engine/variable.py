@@ -38,8 +38,9 @@ class Variable(torch.nn.Parameter):
         return self._path
 
     @property
-    def layout(self):
-        """How the weight is stored relative to Keras's layout: ``layout.to_keras(v)`` / ``from_keras``."""
+    def keras_layout(self):
+        """How the weight is stored relative to Keras's layout: ``keras_layout.to_keras(v)`` / ``from_keras``
+        (``Tensor.layout`` stays torch's memory layout)."""
         return self._spec.layout
 
     @property

@@ -14,7 +14,7 @@ from lamina.engine.layer import Layer, set_masks, specs_from_shapes
 from lamina.layers.serialization import deserialize
 from lamina.models.summary import format_summary
 from lamina.registry import register_builtin
-from lamina.saving import api as saving_api
+from lamina.saving import api as saving_api, export
 from lamina.symbolic.graph import map_graph
 from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.symbolic.node import Node
@@ -112,6 +112,14 @@ class Model(Trainer, Layer):
     def load_weights(self, filepath, skip_mismatch=False, by_name=False):
         """Loads weights from any Keras or lamina file (recognised by content); ``by_name`` for legacy HDF5."""
         saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Writes an inference artifact, as Keras 3: ``format="onnx"`` (an ONNX model, dynamic batch) or
+        ``"torch_export"``/``"torch"`` (a ``torch.export`` ``.pt2`` program that runs without lamina).
+        Formats that need TensorFlow (``"tf_saved_model"``, ``"litert"``) raise ValueError. ``kwargs`` go to
+        ``torch.export.export`` (``dynamic_shapes``, ``strict``), plus ``opset_version`` for ONNX."""
+        return export.export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature,
+                                   **kwargs)
 
     def to_json(self, **kwargs):
         """The model's Keras-form config as a JSON string."""
