@@ -8,12 +8,12 @@ the format from the suffix, as Keras does.
 
 import os
 
-from lamina.saving import archive, h5, keras_file, legacy_h5, model_file
+from lamina.saving import archive, h5, keras_file, legacy_h5, model_file, state_dict_file
 
 KERAS_SUFFIX = ".keras"
 H5_SUFFIXES = (".h5", ".hdf5")
 KERAS_WEIGHTS_SUFFIX = ".weights.h5"
-_MODEL_SUFFIXES = (KERAS_SUFFIX, model_file.MODEL_SUFFIX) + H5_SUFFIXES
+_MODEL_SUFFIXES = (KERAS_SUFFIX, model_file.MODEL_SUFFIX) + H5_SUFFIXES + (state_dict_file.SUFFIX,)
 _WEIGHTS_SUFFIXES = (KERAS_WEIGHTS_SUFFIX, model_file.WEIGHTS_SUFFIX) + H5_SUFFIXES
 
 
@@ -66,6 +66,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         return keras_file.load_keras(payload, filepath, custom_objects, compile, safe_mode)
     if kind == "hdf5":
         return legacy_h5.load_model(payload, filepath, custom_objects, compile, safe_mode)
+    if kind == "safetensors" and state_dict_file.is_state_dict_file(payload):
+        tensors = model_file.read_safetensors(payload, filepath)
+        return state_dict_file.load_model(payload, tensors, filepath, custom_objects, safe_mode)
     if kind == "safetensors":
         raise ValueError(f"{filepath}: this is a weights file (safetensors), not a model file. Build the model in "
                          "code, then call `model.load_weights(path)`.")
@@ -74,7 +77,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Saves ``model`` in the format its suffix names: ``.keras`` (Keras 3), ``.h5``/``.hdf5`` (legacy HDF5,
-    which Keras 3 loads too) or ``.lamina`` (lamina's safetensors-based file). Writes are atomic."""
+    which Keras 3 loads too), ``.lamina`` (lamina's safetensors-based file) or ``.safetensors`` (a PyTorch
+    ``state_dict`` with the model's config in its metadata). Writes are atomic."""
     path = os.fspath(filepath)
     if path.endswith(KERAS_WEIGHTS_SUFFIX) or path.endswith(model_file.WEIGHTS_SUFFIX):
         raise ValueError(f"{path} names a weights file; use `model.save_weights(path)` to write weights only, or "
@@ -85,6 +89,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         legacy_h5.save_model(model, path, overwrite, include_optimizer)
     elif path.endswith(model_file.MODEL_SUFFIX):
         model_file.save_model(model, path, overwrite)
+    elif path.endswith(state_dict_file.SUFFIX):
+        state_dict_file.save_state_dict(model, path, overwrite)
     else:
         raise ValueError(f"The model file name must end in one of {_MODEL_SUFFIXES} (Keras 3 .keras, legacy HDF5, "
                          f"lamina). Received: filepath={path!r}")
@@ -120,7 +126,12 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     if by_name and kind != "legacy_hdf5":
         raise ValueError(f"{path}: `by_name=True` applies to legacy HDF5 weight files (.h5) only, as in Keras. "
                          "Other files store weights by their place in the model.")
-    if kind == "safetensors":
+    if kind == "safetensors" and state_dict_file.is_state_dict_file(payload):
+        try:
+            model.load_state_dict(model_file.read_safetensors(payload, path))
+        except RuntimeError as error:
+            raise ValueError(f"{path}: the state_dict does not match model '{model.name}': {error}") from None
+    elif kind == "safetensors":
         model_file.assign_tensors(model, model_file.read_safetensors(payload, path), path, skip_mismatch)
     elif kind == "lamina":
         tensors = model_file.read_safetensors(model_file.read_archive(payload, path)[2], path)
