@@ -227,3 +227,37 @@ def test_locally_connected_saves_and_reloads_in_lamina(tmp_path, rng):
     for name in ("m.keras", "m.h5"):
         model.save(tmp_path / name)
         assert_close(_predict(lamina.models.load_model(tmp_path / name), inputs), expected, what=name)
+
+
+def test_subclassed_model_weights_follow_keras_attribute_paths(keras, tmp_path, rng):
+    """Keras stores a subclassed model's layers by attribute (``a/vars``, ``blocks/dense_1/vars``) and, for the
+    ones reached first through its ``layers`` property, under ``layers/``: lamina walks the same paths."""
+    def make(k):
+        class Blocks(k.Model):
+            def __init__(self):
+                super().__init__()
+                self.z = k.layers.Dense(3)
+                self.a = k.layers.Dense(2)
+                self.blocks = [k.layers.Dense(2), k.layers.Dense(2)]
+
+            def call(self, x):
+                x = self.a(self.z(x))
+                for block in self.blocks:
+                    x = block(x)
+                return x
+
+        model = Blocks()
+        model(np.zeros((1, 4), "float32"))
+        return model
+
+    keras_model = make(keras)
+    keras_models.randomize(keras_model)
+    keras_model.save_weights(tmp_path / "k.weights.h5")
+    x = rng.standard_normal((2, 4)).astype("float32")
+    model = make(lamina)
+    model.load_weights(tmp_path / "k.weights.h5")
+    assert_close(_predict(model, x), _predict(keras_model, x), what="Keras -> lamina")
+    model.save_weights(tmp_path / "l.weights.h5")
+    back = make(keras)
+    back.load_weights(tmp_path / "l.weights.h5")
+    assert_close(_predict(back, x), _predict(keras_model, x), what="lamina -> Keras")

@@ -102,7 +102,8 @@ def locally_connected():
 
 def bidirectional_gru():
     inputs = keras.Input((6, 3))
-    outputs = [L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="concat")(inputs),
+    outputs = [L.TimeDistributed(L.Dense(2))(L.Bidirectional(L.GRU(3, return_sequences=True),
+                                                             merge_mode="concat")(inputs)),
                L.Bidirectional(L.GRU(2, reset_after=False), merge_mode="ave")(inputs),
                L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="sum")(inputs),
                L.Bidirectional(L.LSTM(2), merge_mode="mul")(inputs)]
