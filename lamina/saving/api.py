@@ -13,8 +13,10 @@ from lamina.saving import archive, h5, keras_file, legacy_h5, model_file, state_
 KERAS_SUFFIX = ".keras"
 H5_SUFFIXES = (".h5", ".hdf5")
 KERAS_WEIGHTS_SUFFIX = ".weights.h5"
-_MODEL_SUFFIXES = (KERAS_SUFFIX, model_file.MODEL_SUFFIX) + H5_SUFFIXES + (state_dict_file.SUFFIX,)
-_WEIGHTS_SUFFIXES = (KERAS_WEIGHTS_SUFFIX, model_file.WEIGHTS_SUFFIX) + H5_SUFFIXES
+# What ModelCheckpoint can write: full models that keep the training state, and weights files.
+CHECKPOINT_SUFFIXES = (KERAS_SUFFIX, model_file.MODEL_SUFFIX) + H5_SUFFIXES
+WEIGHTS_SUFFIXES = (KERAS_WEIGHTS_SUFFIX, model_file.WEIGHTS_SUFFIX) + H5_SUFFIXES
+_MODEL_SUFFIXES = CHECKPOINT_SUFFIXES + (state_dict_file.SUFFIX,)
 
 
 def _is_safetensors(payload):
@@ -107,7 +109,7 @@ def save_weights(model, filepath, overwrite=True):
     elif path.endswith(model_file.WEIGHTS_SUFFIX):
         model_file.save_weights(model, path, overwrite)
     else:
-        raise ValueError(f"The weights file name must end in one of {_WEIGHTS_SUFFIXES}. Received: filepath={path!r}")
+        raise ValueError(f"The weights file name must end in one of {WEIGHTS_SUFFIXES}. Received: filepath={path!r}")
 
 
 def load_weights(model, filepath, skip_mismatch=False, by_name=False):

@@ -71,6 +71,7 @@ def _traced(model, input_signature, export_kwargs):
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*not properly registered as a submodule.*")
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
             program = torch.export.export(module, samples, **export_kwargs)
     except Exception as error:  # torch.export raises many types; say what the usual causes are
         raise RuntimeError(f"export: torch.export could not trace model '{model.name}' (data-dependent control "
@@ -109,8 +110,10 @@ def _onnx_bytes(model, program, opset_version, verbose):
     inputs = _names(getattr(model, "inputs", None), len(program.graph_signature.user_inputs), "input")
     outputs = _names(getattr(model, "outputs", None), len(program.graph_signature.user_outputs), "output")
     try:
-        onnx_program = torch.onnx.export(program, (), input_names=inputs, output_names=outputs,
-                                         opset_version=opset_version, verbose=bool(verbose), report=False)
+        with warnings.catch_warnings():  # torch's own deprecation notices, not the user's concern
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+            onnx_program = torch.onnx.export(program, (), input_names=inputs, output_names=outputs,
+                                             opset_version=opset_version, verbose=bool(verbose), report=False)
     except Exception as error:  # the exporter raises its own error types
         raise RuntimeError(f"export: PyTorch's ONNX exporter failed on model '{model.name}': {error}") from error
     return onnx_program.model_proto.SerializeToString()

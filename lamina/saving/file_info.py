@@ -64,7 +64,8 @@ def _h5_vars(handle, filepath):
             return
         parts = name.split("/")
         top = "/".join(parts[:2]) if parts[0] == "layers" and len(parts) > 2 else "/".join(parts[:-1]) or "vars"
-        owner = handle.get(f"{top}/vars") if top != "vars" else node
+        owner = h5.group(handle, f"{top}/vars", filepath) if top != "vars" and h5.has(handle, f"{top}/vars") \
+            else node
         label = h5.text(owner.attrs["name"]) if owner is not None and "name" in owner.attrs else top
         below = "/".join(parts[2:-1]) if parts[0] == "layers" else ""
         for key in sorted((k for k in node.keys() if k.isdigit()), key=int):
@@ -130,15 +131,16 @@ def describe(filepath):
                                                if "lamina_version" in node.attrs else None, backend),
                             weights=_legacy_weights(node, filepath))
                 if file_kind == "model":
-                    info["config"] = json.loads(h5.text(handle.attrs["model_config"]))
+                    info["config"] = legacy_h5.json_attribute(handle, "model_config", filepath)
                     if "training_config" in handle.attrs:
-                        info["compile"] = json.loads(h5.text(handle.attrs["training_config"]))
+                        info["compile"] = legacy_h5.json_attribute(handle, "training_config", filepath)
     elif kind == "safetensors":
         tensors = model_file.read_safetensors(payload, filepath)
         metadata = state_dict_file.header_metadata(payload)
         if state_dict_file.CONFIG_KEY in metadata:
             info.update(format="PyTorch state_dict (safetensors, lamina's parameter names)",
-                        config=json.loads(metadata[state_dict_file.CONFIG_KEY]))
+                        config=archive.read_json(metadata[state_dict_file.CONFIG_KEY], filepath,
+                                                 "the safetensors metadata"))
         else:
             info["format"] = "lamina weights file (.weights.safetensors)"
         info.update(written_by=f"lamina {metadata.get('lamina_version', '?')}" if "lamina_version" in metadata

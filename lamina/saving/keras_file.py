@@ -32,14 +32,29 @@ def _optimizer_of(model):
         hasattr(optimizer, "get_config") else None
 
 
+def _stored(layer, own):
+    """The slots Keras 3 keeps in a layer's ``vars``: a LoRA layer keeps its matrix with the update merged in
+    and not the factors (which loading resets to zero), as Keras's Dense and Embedding do."""
+    if not getattr(layer, "lora_enabled", False):
+        return own
+    factors = layer.lora_weight_names()[1:]
+    return [slot for slot in own if slot[1] not in factors]
+
+
+def _stored_value(layer, slot):
+    if getattr(layer, "lora_enabled", False) and slot[1] == layer.lora_weight_names()[0]:
+        return layer.lora_merged().detach().cpu().numpy()
+    return slots.keras_value(slot)
+
+
 # ---------------------------------------------------------------------------------------------- writing
 def write_state(model, handle, include_optimizer=True):
     """Writes every layer's own variables (and the optimizer's) into the open h5py file ``handle``."""
     for path, layer, own in variable_groups(model):
         node = handle.create_group(path)
         node.attrs["name"] = layer.name
-        for index, slot in enumerate(own):
-            h5.write_array(node, str(index), slots.keras_value(slot))
+        for index, slot in enumerate(_stored(layer, own)):
+            h5.write_array(node, str(index), _stored_value(layer, slot))
     optimizer = _optimizer_of(model) if include_optimizer else None
     if optimizer is not None and optimizer.built:
         node = handle.create_group(_OPTIMIZER_GROUP)
@@ -100,7 +115,7 @@ def _group_datasets(node, filepath):
 
 def _legacy_path(handle, path):
     """tf.keras 2.13-2.15 wrote layers under ``_layer_checkpoint_dependencies`` instead of ``layers``."""
-    if h5.has(handle, path) or "_layer_checkpoint_dependencies" not in handle:
+    if h5.has(handle, path) or not h5.has(handle, "_layer_checkpoint_dependencies"):
         return path
     return path.replace("layers", "_layer_checkpoint_dependencies")
 
@@ -115,11 +130,15 @@ def read_state(model, handle, filepath, skip_mismatch=False, optimizer=None, ker
         path = _legacy_path(handle, path)
         if not h5.has(handle, path):
             if own:
-                raise ValueError(f"{filepath}: the HDF5 group {path!r} (the weights of layer '{layer.name}') is "
-                                 "missing. Was the file saved from another architecture?")
+                message = (f"the HDF5 group {path!r} (the weights of layer '{layer.name}') is missing. Was the file "
+                           "saved from another architecture?")
+                slots.skip_or_raise(message, filepath, report)
             continue
         datasets = _group_datasets(h5.group(handle, path, filepath), filepath)
-        slots.assign(layer.name, own, datasets, h5.read, filepath, report)
+        if slots.assign(layer.name, _stored(layer, own), datasets, h5.read, filepath, report) and \
+                getattr(layer, "lora_enabled", False):
+            for name in layer.lora_weight_names()[1:]:
+                getattr(layer, name).detach().zero_()
     if report is not None:
         report.warn()
     if optimizer is not None and h5.has(handle, _OPTIMIZER_GROUP):

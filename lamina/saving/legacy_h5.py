@@ -33,7 +33,7 @@ def file_kind(handle):
         return "model"
     if "layer_names" in handle.attrs or "layer_names0" in handle.attrs:
         return "weights"
-    if _WEIGHTS_GROUP in handle and "layer_names" in handle[_WEIGHTS_GROUP].attrs:
+    if h5.has(handle, _WEIGHTS_GROUP) and "layer_names" in handle[_WEIGHTS_GROUP].attrs:
         return "weights"
     return "keras3_weights"
 
@@ -43,7 +43,8 @@ def keras_version(node):
     return h5.text(node.attrs["keras_version"]) if "keras_version" in node.attrs else "1"
 
 
-def _json_attribute(handle, name, filepath):
+def json_attribute(handle, name, filepath):
+    """A JSON-valued attribute (``model_config``, ``training_config``) parsed; ValueError naming the file."""
     raw = handle.attrs[name]
     try:
         return json.loads(h5.text(raw))
@@ -172,10 +173,6 @@ def _layer_datasets(node, name, filepath):
     return [h5.dataset(group, weight_name, filepath) for weight_name in names]
 
 
-def _read_array(dataset):
-    return h5.read(dataset)
-
-
 def load_weights_group(model, node, filepath, by_name=False, skip_mismatch=False):
     """Sets the model's weights from a ``model_weights``-style group (order, or ``by_name`` as Keras 2)."""
     report = slots.MismatchReport(filepath) if skip_mismatch else None
@@ -186,7 +183,7 @@ def load_weights_group(model, node, filepath, by_name=False, skip_mismatch=False
         for name in names:
             layer = by_layer_name.get(name)
             if layer is not None:
-                slots.assign(layer.name, legacy_order(layer), _layer_datasets(node, name, filepath), _read_array,
+                slots.assign(layer.name, legacy_order(layer), _layer_datasets(node, name, filepath), h5.read,
                              filepath, report)
     else:
         stored = [(name, _layer_datasets(node, name, filepath)) for name in names]
@@ -198,7 +195,7 @@ def load_weights_group(model, node, filepath, by_name=False, skip_mismatch=False
                              "architecture? (Keras 2's `by_name=True` matches layers by name.)")
         for (name, datasets), layer in zip(stored, layers):
             label = layer.name if layer.name == name else f"{layer.name}' (file layer '{name}"
-            slots.assign(label, legacy_order(layer), datasets, _read_array, filepath, report)
+            slots.assign(label, legacy_order(layer), datasets, h5.read, filepath, report)
     if report is not None:
         report.warn()
 
@@ -208,7 +205,7 @@ def _restore_optimizer(model, handle, filepath, version):
     each variable's slots: Keras 3's order without the learning rate). Older Keras 2 optimizers group their
     slots by kind under other names: their state is not restored (a warning says so)."""
     optimizer = getattr(model, "optimizer", None)
-    if _OPTIMIZER_GROUP not in handle or not hasattr(optimizer, "slot_owners"):
+    if not h5.has(handle, _OPTIMIZER_GROUP) or not hasattr(optimizer, "slot_owners"):
         return
     group = h5.group(handle, _OPTIMIZER_GROUP, filepath)
     names = h5.string_list(group, "weight_names", filepath)
@@ -225,7 +222,7 @@ def _restore_optimizer(model, handle, filepath, version):
 def _compile_config(handle, filepath, version, model):
     if "training_config" not in handle.attrs:
         return None
-    training = _json_attribute(handle, "training_config", filepath)
+    training = json_attribute(handle, "training_config", filepath)
     if not isinstance(training, dict):
         raise ValueError(f"{filepath}: the 'training_config' attribute should hold a JSON object.")
     if not version.startswith("3."):
@@ -245,7 +242,7 @@ def load_model(payload, filepath, custom_objects=None, compile=True, safe_mode=T
                              "in code, then call `model.load_weights(path)`.")
         weights = h5.group(handle, _WEIGHTS_GROUP, filepath)
         version = keras_version(handle) if "keras_version" in handle.attrs else keras_version(weights)
-        config = _json_attribute(handle, "model_config", filepath)
+        config = json_attribute(handle, "model_config", filepath)
         if not version.startswith("3."):
             config = keras2.translate_model_config(config, filepath)
         model = rebuild.model_from_config(config, filepath, custom_objects, safe_mode)
@@ -259,5 +256,5 @@ def load_weights(model, payload, filepath, by_name=False, skip_mismatch=False):
     """Loads a legacy HDF5 weights file, or the weights of a legacy HDF5 model file, into ``model``."""
     with h5.open_for_reading(payload, filepath) as handle:
         node = h5.group(handle, _WEIGHTS_GROUP, filepath) if file_kind(handle) == "model" or (
-            "layer_names" not in handle.attrs and _WEIGHTS_GROUP in handle) else handle
+            "layer_names" not in handle.attrs and h5.has(handle, _WEIGHTS_GROUP)) else handle
         load_weights_group(model, node, filepath, by_name=by_name, skip_mismatch=skip_mismatch)

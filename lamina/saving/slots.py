@@ -51,12 +51,8 @@ class MismatchReport:
                           "match (skip_mismatch=True):\n  " + "\n  ".join(self.skipped), stacklevel=3)
 
 
-def check_count(layer_label, slots, count, filepath, report=None):
-    """True if the file holds as many weights as the layer has; else raises (or records a skip)."""
-    if count == len(slots):
-        return True
-    message = (f"layer '{layer_label}' expects {len(slots)} weight(s) "
-               f"({', '.join(weight_label(slot) for slot in slots) or 'none'}), the file holds {count}")
+def skip_or_raise(message, filepath, report):
+    """Raises the mismatch, or records it as a skipped layer (``skip_mismatch=True``); returns False."""
     if report is None:
         raise ValueError(f"{filepath}: {message}.")
     report.skip(message)
@@ -66,21 +62,19 @@ def check_count(layer_label, slots, count, filepath, report=None):
 def assign(layer_label, slots, datasets, read, filepath, report=None):
     """Sets ``slots`` from ``datasets`` (objects with ``.shape``; ``read(dataset)`` gives the array).
 
-    Every shape is compared before any data is read or written. On a mismatch: a ValueError naming the
-    layer, the weight and both shapes, or (``report`` given, for ``skip_mismatch=True``) the layer is
-    skipped and recorded. Returns whether the layer was set.
+    The count and every shape are compared before any data is read or written. On a mismatch: a
+    ValueError naming the layer, the weight and both shapes (or counts), or (``report`` given, for
+    ``skip_mismatch=True``) the layer is skipped and recorded. Returns whether the layer was set.
     """
-    if not check_count(layer_label, slots, len(datasets), filepath, report):
-        return False
+    if len(datasets) != len(slots):
+        return skip_or_raise(f"layer '{layer_label}' expects {len(slots)} weight(s) "
+                         f"({', '.join(weight_label(slot) for slot in slots) or 'none'}), the file holds "
+                         f"{len(datasets)}", filepath, report)
     for slot, dataset in zip(slots, datasets):
         expected, found = keras_shape(slot), tuple(dataset.shape)
         if expected != found:
-            message = (f"layer '{layer_label}', weight '{weight_label(slot)}': the model expects shape {expected}, "
-                       f"the file holds shape {found}")
-            if report is None:
-                raise ValueError(f"{filepath}: {message}.")
-            report.skip(message)
-            return False
+            return skip_or_raise(f"layer '{layer_label}', weight '{weight_label(slot)}': the model expects shape "
+                             f"{expected}, the file holds shape {found}", filepath, report)
     values = [read(dataset) for dataset in datasets]
     with torch.no_grad():
         for slot, value in zip(slots, values):

@@ -36,7 +36,7 @@ def header_metadata(payload):
     size = int.from_bytes(payload[:8], "little")
     try:
         header = json.loads(payload[8:8 + size])
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return {}
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
     return metadata if isinstance(metadata, dict) else {}

@@ -208,10 +208,17 @@ def configured_dense(k):
     return model, _rng().standard_normal((2, 5))
 
 
+def lora(k):
+    L = k.layers
+    model = k.Sequential([k.Input((5,), dtype="int32"), L.Embedding(12, 4, lora_rank=2), L.Flatten(),
+                          L.Dense(3, lora_rank=2, lora_alpha=4.0)])
+    return model, _rng().integers(0, 12, (2, 5))
+
+
 MODELS = [dense_mlp, conv1d, conv2d, conv2d_variants, conv2d_channels_first, conv3d, normalization,
           masked_recurrent, masked_bidirectional, stacked_cells, bidirectional_modes, time_distributed, merging,
           shared_layers, multiple_outputs, nested_sequential, nested_functional, activation_layers, reshaping,
-          embedding_pooling, configured_dense]
+          embedding_pooling, configured_dense, lora]
 
 
 def randomize(model, seed=0):

@@ -261,3 +261,17 @@ def test_subclassed_model_weights_follow_keras_attribute_paths(keras, tmp_path, 
     back = make(keras)
     back.load_weights(tmp_path / "l.weights.h5")
     assert_close(_predict(back, x), _predict(keras_model, x), what="lamina -> Keras")
+
+
+def test_model_checkpoint_writes_keras_files(keras, tmp_path, rng):
+    x, y = rng.standard_normal((8, 6)).astype("float32"), rng.integers(0, 3, 8)
+    model = _classifier(lamina)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    checkpoints = [lamina.callbacks.ModelCheckpoint(str(tmp_path / "e{epoch}.keras")),
+                   lamina.callbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"), save_weights_only=True)]
+    model.fit(x, y, epochs=2, verbose=0, callbacks=checkpoints)
+    reloaded = keras.models.load_model(tmp_path / "e2.keras")
+    assert_close(_predict(reloaded, x), _predict(model, x), what="ModelCheckpoint .keras")
+    fresh = _classifier(keras)
+    fresh.load_weights(tmp_path / "w.weights.h5")
+    assert_close(_predict(fresh, x), _predict(model, x), what="ModelCheckpoint .weights.h5")

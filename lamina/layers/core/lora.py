@@ -59,5 +59,14 @@ class LoraMixin:
         """``scale * rows_of_A @ B``: the LoRA term for rows of A already selected or projected."""
         return torch.matmul(factor_a_rows, getattr(self, self._lora_names[1])) * self._lora_scale
 
+    def lora_merged(self):
+        """The matrix with the LoRA update folded in, ``W + scale * A @ B`` (what Keras saves in its files)."""
+        with torch.no_grad():
+            return getattr(self, self._lora_target) + self._lora_delta(getattr(self, self._lora_names[0]))
+
+    def lora_weight_names(self):
+        """(the matrix, factor A, factor B): the attribute names of the weights LoRA involves."""
+        return (self._lora_target,) + tuple(self._lora_names)
+
     def _lora_config(self):
         return {"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha} if self.lora_rank else {}
