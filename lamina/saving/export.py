@@ -59,7 +59,8 @@ def _signature(model, input_signature):
 
 def _traced(model, input_signature, export_kwargs):
     signature = _signature(model, input_signature)
-    samples = tuple(torch.zeros([_SAMPLE_SIZE if d is None else d for d in shape], dtype=dtype)
+    device = next(iter(model.parameters()), torch.zeros(())).device  # trace where the weights are
+    samples = tuple(torch.zeros([_SAMPLE_SIZE if d is None else d for d in shape], dtype=dtype, device=device)
                     for shape, dtype in signature)
     dynamic = tuple({axis: torch.export.Dim.DYNAMIC for axis, d in enumerate(shape) if d is None}
                     for shape, _ in signature)
