@@ -49,7 +49,11 @@ def open_for_reading(payload, filepath):
         raise ValueError(f"{filepath}: not a valid HDF5 file (truncated or corrupt: {error}).") from None
     try:
         yield handle
-    except (OSError, RuntimeError) as error:  # h5py reports corrupt metadata or data as it reads it
+    except (OSError, RuntimeError, KeyError, TypeError, OverflowError) as error:  # h5py on corrupt (meta)data
+        raise ValueError(f"{filepath}: corrupt HDF5 data ({type(error).__name__}: {error}).") from None
+    except ValueError as error:  # h5py's and text decoding's own ValueErrors do not name the file
+        if str(filepath) in str(error):
+            raise
         raise ValueError(f"{filepath}: corrupt HDF5 data ({error}).") from None
     finally:
         handle.close()

@@ -200,3 +200,26 @@ def test_hostile_configs_are_value_errors(saved):
     with h5py.File(path, "r+") as handle:
         handle.attrs["model_config"] = "{broken"
     _refused(path, "'model_config' attribute is not valid JSON")
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "w.weights.h5"])
+def test_random_corruption_is_always_a_value_error_naming_the_file(saved, name):
+    """Flipped bytes, truncations and overwritten runs, at random places: a ValueError naming the file."""
+    data = (saved / name).read_bytes()
+    generator = np.random.default_rng(7)
+    path = saved / f"corrupt_{name}"
+    for trial in range(30):
+        blob = bytearray(data)
+        if trial % 3 == 0:
+            for _ in range(generator.integers(1, 8)):
+                blob[generator.integers(0, len(blob))] = generator.integers(0, 256)
+        elif trial % 3 == 1:
+            blob = blob[: generator.integers(0, len(blob))]
+        else:
+            start = generator.integers(0, len(blob))
+            blob[start:start + 16] = bytes(generator.integers(0, 256, 16).tolist())
+        path.write_bytes(bytes(blob))
+        try:
+            (_model().load_weights if "weights" in name else lamina.models.load_model)(path)
+        except ValueError as error:
+            assert str(path) in str(error), error
