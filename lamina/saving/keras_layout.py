@@ -111,7 +111,8 @@ def own_slots(model):
 def variable_groups(model):
     """(group path, layer, own slots) for every layer with weights, in Keras 3's walk order."""
     slots = own_slots(model)
-    return [(f"{path}/vars" if path else "vars", layer, slots.get(id(layer), [])) for path, layer in object_paths(model)]
+    return [(f"{path}/vars" if path else "vars", layer, slots.get(id(layer), []))
+            for path, layer in object_paths(model)]
 
 
 def legacy_order(layer):

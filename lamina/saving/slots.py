@@ -94,7 +94,8 @@ def assign(layer_label, slots, datasets, read, filepath, report=None):
 def _optimizer_state(optimizer):
     """(tensor, layout) per optimizer variable: a slot takes the storage layout of the weight it shadows."""
     owners = optimizer.slot_owners() if hasattr(optimizer, "slot_owners") else {}
-    return [(tensor, getattr(owners.get(id(tensor)), "keras_layout", IDENTITY_LAYOUT)) for tensor in optimizer.variables]
+    return [(tensor, getattr(owners.get(id(tensor)), "keras_layout", IDENTITY_LAYOUT))
+            for tensor in optimizer.variables]
 
 
 def optimizer_values(optimizer):

@@ -3,11 +3,13 @@
     /work/tfenv/bin/python tests/data/keras2/make_fixtures.py
 
 Written with TensorFlow 2.21.0 and tf_keras 2.21.0 (Keras 2), Python 3.11; ``foreign_lambda.json`` holds a
-lambda marshalled by Python 3.8 and by Python 3.13 (pyenv's ``python3.8`` and ``python3.13``). Each ``<name>.h5`` (or ``.keras``) has a
-``<name>.npz`` beside it with the inputs (``x0``, ``x1``…) and Keras 2's outputs (``y0``, ``y1``…); the
-compiled model also stores its weights after one more epoch (``w0``, ``w1``…). ``keras22_model.h5`` is
-the ``mlp`` model's file rewritten into the form standalone Keras 2.2 wrote (class "Model", Keras 2.2
-initializer and optimizer configs, layer aliases), since Keras 2.2 no longer installs on Python 3.11.
+lambda marshalled by Python 3.8 and by Python 3.13 (pyenv's ``python3.8`` and ``python3.13``).
+Each ``<name>.h5`` (or ``.keras``) has a ``<name>.npz`` beside it with the inputs (``x0``, ``x1``…) and
+Keras 2's outputs (``y0``, ``y1``…); the compiled model also stores its weights after one more epoch
+(``w0``, ``w1``…). ``keras22_model.h5`` is the ``mlp`` model's file rewritten into the form standalone
+Keras 2.2 wrote (a Sequential of bare layer configs with ``batch_input_shape``, Keras 2.2's
+VarianceScaling and ``lr``/``decay``/``epsilon: null`` optimizer configs, no optimizer state), since
+Keras 2.2 no longer installs on Python 3.11.
 """
 
 import json
