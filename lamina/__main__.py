@@ -1,9 +1,16 @@
-"""The ``lamina`` command: ``lamina demo`` (also ``python -m lamina demo``)."""
+"""The ``lamina`` command: ``lamina demo``, ``lamina inspect FILE``, ``lamina convert IN OUT``
+(also ``python -m lamina ...``)."""
 
 import argparse
 import sys
 
 from lamina.demo import run
+from lamina.saving import cli as saving_cli
+
+
+def _demo(arguments):
+    result = run(output_dir=arguments.output_dir, epochs=arguments.epochs)
+    return 0 if result["accuracy"] >= 0.95 else 1
 
 
 def main(argv=None):
@@ -12,9 +19,10 @@ def main(argv=None):
     demo = commands.add_parser("demo", help="train a small CNN on scikit-learn's digits, save, reload, plot")
     demo.add_argument("--epochs", type=int, default=12)
     demo.add_argument("--output-dir", default=".", help="where the model file and the PNG go (default: .)")
+    demo.set_defaults(handler=_demo)
+    saving_cli.add_commands(commands)  # inspect, convert
     arguments = parser.parse_args(argv)
-    result = run(output_dir=arguments.output_dir, epochs=arguments.epochs)
-    return 0 if result["accuracy"] >= 0.95 else 1
+    return arguments.handler(arguments)
 
 
 if __name__ == "__main__":

@@ -213,6 +213,16 @@ def hard_sigmoid(x):
 
 
 @registry.register_builtin(_MODULE)
+def keras2_hard_sigmoid(x):
+    """Keras 2's piecewise-linear sigmoid: ``clip(0.2 * x + 0.5, 0, 1)``.
+
+    Not Keras 3's ``hard_sigmoid`` (slope 1/6): models loaded from Keras 2 files use this one where their
+    config says ``"hard_sigmoid"`` (docs/keras_files.md).
+    """
+    return torch.clamp(x * 0.2 + 0.5, 0.0, 1.0)
+
+
+@registry.register_builtin(_MODULE)
 def hard_silu(x):
     """``x * relu6(x + 3) / 6`` (also named ``hard_swish``)."""
     return F.hardswish(x)

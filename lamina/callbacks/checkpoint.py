@@ -9,11 +9,13 @@ import torch
 from lamina.callbacks.base import Callback
 from lamina.callbacks.monitoring import monitor_mode
 from lamina.saving.atomic import atomic_write
-from lamina.saving.model_file import MODEL_SUFFIX, WEIGHTS_SUFFIX
+from lamina.saving.api import CHECKPOINT_SUFFIXES, WEIGHTS_SUFFIXES
+from lamina.saving.model_file import WEIGHTS_SUFFIX
 
 
 class ModelCheckpoint(Callback):
-    """Saves the model (``.lamina``) or its weights (``.weights.safetensors``) after epochs.
+    """Saves the model (``.lamina``, ``.keras``, ``.h5``) or its weights (``.weights.safetensors``,
+    ``.weights.h5``, ``.h5``) after epochs.
 
     ``filepath`` may hold ``{epoch:02d}`` and log placeholders (``{val_loss:.2f}``). With
     ``save_best_only`` only improvements of ``monitor`` are saved. ``save_freq`` is ``"epoch"``
@@ -24,10 +26,10 @@ class ModelCheckpoint(Callback):
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__()
         self.filepath = os.fspath(filepath)
-        suffix = WEIGHTS_SUFFIX if save_weights_only else MODEL_SUFFIX
-        if not self.filepath.endswith(suffix):
+        suffixes = WEIGHTS_SUFFIXES if save_weights_only else CHECKPOINT_SUFFIXES
+        if not self.filepath.endswith(suffixes):
             raise ValueError(f"ModelCheckpoint: with save_weights_only={save_weights_only}, the filepath must end "
-                             f"in {suffix!r}. Received: filepath={self.filepath!r}")
+                             f"in one of {suffixes}. Received: filepath={self.filepath!r}")
         if save_freq != "epoch" and not isinstance(save_freq, int):
             raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected 'epoch' or an integer.")
         self.monitor, self.verbose = monitor, verbose

@@ -38,6 +38,12 @@ class Variable(torch.nn.Parameter):
         return self._path
 
     @property
+    def keras_layout(self):
+        """How the weight is stored relative to Keras's layout: ``keras_layout.to_keras(v)`` / ``from_keras``
+        (``Tensor.layout`` stays torch's memory layout)."""
+        return self._spec.layout
+
+    @property
     def value(self):
         """The tensor itself, as Keras's torch backend exposes it (``v.value.grad`` after ``backward``)."""
         return self

@@ -3,7 +3,7 @@
 from lamina.models.cloning import clone_model, model_from_config, model_from_json
 from lamina.models.model import Functional, Model
 from lamina.models.sequential import Sequential
-from lamina.saving.model_file import load_model, save_model
+from lamina.saving.api import load_model, save_model
 
 __all__ = ["Model", "Sequential", "Functional", "clone_model", "load_model", "save_model", "model_from_config",
            "model_from_json"]

@@ -16,7 +16,7 @@ from lamina.engine.layer import Layer, set_masks, specs_from_shapes
 from lamina.layers.serialization import deserialize
 from lamina.models.summary import format_summary
 from lamina.registry import register_builtin
-from lamina.saving import model_file
+from lamina.saving import api as saving_api, export
 from lamina.symbolic.graph import map_graph
 from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.symbolic.node import Node
@@ -102,17 +102,27 @@ class Model(Trainer, Layer):
         """``model.summary()``'s table as a string."""
         return format_summary(self, line_length=line_length, show_trainable=show_trainable)
 
-    def save(self, filepath, overwrite=True):
-        """Writes the model (config, weights, compiled state) to a ``.lamina`` zip file, atomically."""
-        model_file.save_model(self, filepath, overwrite=overwrite)
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Writes the model (config, weights, compiled state), atomically, in the format the suffix names:
+        ``.keras`` (Keras 3), ``.h5``/``.hdf5`` (legacy HDF5) or ``.lamina`` (docs/keras_files.md)."""
+        saving_api.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):
-        """Writes the weights (Keras layouts) to a ``.weights.safetensors`` file, atomically."""
-        model_file.save_weights(self, filepath, overwrite=overwrite)
+        """Writes the weights (Keras layouts), atomically: ``.weights.h5`` (Keras 3), ``.h5`` (Keras 2's legacy
+        HDF5) or ``.weights.safetensors`` (lamina)."""
+        saving_api.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath):
-        """Loads weights from a ``.weights.safetensors`` file or a ``.lamina`` model file."""
-        model_file.load_weights(self, filepath)
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False):
+        """Loads weights from any Keras or lamina file (recognised by content); ``by_name`` for legacy HDF5."""
+        saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Writes an inference artifact, as Keras 3: ``format="onnx"`` (an ONNX model, dynamic batch) or
+        ``"torch_export"``/``"torch"`` (a ``torch.export`` ``.pt2`` program that runs without lamina).
+        Formats that need TensorFlow (``"tf_saved_model"``, ``"litert"``) raise ValueError. ``kwargs`` go to
+        ``torch.export.export`` (``dynamic_shapes``, ``strict``), plus ``opset_version`` for ONNX."""
+        return export.export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature,
+                                   **kwargs)
 
     def to_json(self, **kwargs):
         """The model's Keras-form config as a JSON string."""

@@ -183,6 +183,12 @@ class Optimizer:
                 self._slot_order.append(slot)
         self._slots.update(created)
 
+    def slot_owners(self):
+        """{id(slot): variable} for every per-variable slot: the trainable variable each slot shadows (its
+        shape and storage layout), e.g. for saving slots in Keras's layout."""
+        return {id(slot): self._trainable_variables[index] for slots in self._slots.values()
+                for index, slot in enumerate(slots)}
+
     def _slot(self, name, variables):
         """The ``name`` slots of ``variables`` (a subset of the built ones), in their order."""
         slots = self._slots[name]

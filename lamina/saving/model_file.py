@@ -11,15 +11,13 @@ file in the target directory, then ``os.replace``.
 
 import datetime
 import json
-import os
 import zipfile
-import zlib
 
 import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from lamina.layers.serialization import deserialize
+from lamina.saving import archive, rebuild, slots
 from lamina.saving.atomic import atomic_write
 from lamina.serialization import serialize_keras_object
 from lamina.version import __version__
@@ -60,13 +58,6 @@ def _safetensors_bytes(model):
     return save_safetensors(_weight_tensors(model), metadata=metadata)
 
 
-def _read_safetensors(payload, filepath):
-    try:
-        return load_safetensors(payload)
-    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
-        raise ValueError(f"{filepath}: the weights are not a valid safetensors payload ({error}).") from None
-
-
 def _read_extra_states(payload, filepath):
     """The extra states in the payload's metadata (the safetensors header: an 8-byte length, then JSON)."""
     try:
@@ -87,17 +78,43 @@ def _set_extra_states(model, states, filepath):
         module.set_extra_state(saved["state"])
 
 
-def _assign(model, tensors, filepath):
-    """Sets the model's weights (and the optimizer's state, when present and compiled) from ``tensors``."""
-    weight_keys = sorted(key for key in tensors if key.startswith("weights/"))
-    slots = model._weight_slots()
-    if len(weight_keys) != len(slots):
-        raise ValueError(f"{filepath}: the file holds {len(weight_keys)} weights but model '{model.name}' has "
-                         f"{len(slots)}. Was it saved from a different architecture?")
+def load_weights_payload(model, payload, filepath, skip_mismatch=False, keep_optimizer=True):
+    """Sets the weights, extra states and (``keep_optimizer``) optimizer state from a safetensors payload."""
+    tensors = read_safetensors(payload, filepath)
+    if not keep_optimizer:
+        tensors = {key: value for key, value in tensors.items() if not key.startswith("optimizer/")}
+    assign_tensors(model, tensors, filepath, skip_mismatch)
+    _set_extra_states(model, _read_extra_states(payload, filepath), filepath)
+
+
+def read_safetensors(payload, filepath):
     try:
-        model.set_weights([tensors[key].numpy() for key in weight_keys])
-    except ValueError as error:
-        raise ValueError(f"{filepath}: {error}") from None
+        return load_safetensors(payload)
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
+        raise ValueError(f"{filepath}: the weights are not a valid safetensors payload ({error}).") from None
+
+
+def assign_tensors(model, tensors, filepath, skip_mismatch=False):
+    """Sets the model's weights (and the optimizer's state, when present and compiled) from ``tensors``.
+
+    Shapes are checked layer by layer before anything is set; with ``skip_mismatch`` a layer whose shapes
+    differ is skipped (one warning names each) and the others load.
+    """
+    weight_keys = sorted(key for key in tensors if key.startswith("weights/"))
+    slots_in_order = model._weight_slots()
+    if len(weight_keys) != len(slots_in_order):
+        raise ValueError(f"{filepath}: the file holds {len(weight_keys)} weights but model '{model.name}' has "
+                         f"{len(slots_in_order)}. Was it saved from a different architecture?")
+    report = slots.MismatchReport(filepath) if skip_mismatch else None
+    groups = {}
+    for slot, key in zip(slots_in_order, weight_keys):
+        groups.setdefault(id(slot[0]), (getattr(slot[0], "name", type(slot[0]).__name__), [], []))
+        groups[id(slot[0])][1].append(slot)
+        groups[id(slot[0])][2].append(tensors[key])
+    for label, owner_slots, values in groups.values():
+        slots.assign(label, owner_slots, values, lambda tensor: tensor.numpy(), filepath, report)
+    if report is not None:
+        report.warn()
     optimizer_keys = sorted(key for key in tensors if key.startswith("optimizer/"))
     optimizer = getattr(model, "optimizer", None)
     if optimizer_keys and optimizer is not None:
@@ -114,10 +131,6 @@ def _assign(model, tensors, filepath):
 
 def save_model(model, filepath, overwrite=True):
     """Saves ``model`` (config, weights, compiled state) as a ``.lamina`` zip file."""
-    filepath = os.fspath(filepath)
-    if not filepath.endswith(MODEL_SUFFIX):
-        raise ValueError(f"The model file name must end in {MODEL_SUFFIX!r}. Received: filepath={filepath!r}. "
-                         f"Use save_weights() with a {WEIGHTS_SUFFIX!r} name to save only the weights.")
     config = json.dumps(serialize_keras_object(model))
     metadata = json.dumps({"format": "lamina.model", "format_version": 1, "lamina_version": __version__,
                            "torch_version": torch.__version__,
@@ -125,80 +138,44 @@ def save_model(model, filepath, overwrite=True):
     weights = _safetensors_bytes(model)
 
     def write(handle):
-        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_METADATA, metadata)
-            archive.writestr(_CONFIG, config)
-            archive.writestr(_WEIGHTS, weights)
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as target:
+            target.writestr(_METADATA, metadata)
+            target.writestr(_CONFIG, config)
+            target.writestr(_WEIGHTS, weights)
 
     atomic_write(filepath, write, overwrite)
 
 
-def _read_archive(filepath):
+def is_lamina_archive(names):
+    """Whether zip member ``names`` are a lamina model file's."""
+    return _WEIGHTS in names
+
+
+def read_archive(payload, filepath):
     """(config, metadata, weights bytes) of a model file, with a ValueError naming what is wrong."""
-    filepath = os.fspath(filepath)
-    if not os.path.isfile(filepath):
-        raise ValueError(f"File not found: {filepath}. Please ensure the file is an accessible lamina model file.")
-    try:
-        with zipfile.ZipFile(filepath) as archive:
-            names = set(archive.namelist())
-            if names != _MEMBERS:
-                raise ValueError(f"{filepath}: not a lamina model file: expected exactly {sorted(_MEMBERS)}, found "
-                                 f"{sorted(names)}.")
-            broken = archive.testzip()
-            if broken is not None:
-                raise ValueError(f"{filepath}: corrupt model file: member {broken!r} fails its checksum.")
-            payloads = {name: archive.read(name) for name in _MEMBERS}
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError, zlib.error) as error:
-        raise ValueError(f"{filepath}: not a valid lamina model file (truncated, corrupt or not a zip archive: "
-                         f"{error}).") from None
-    try:
-        config, metadata = json.loads(payloads[_CONFIG]), json.loads(payloads[_METADATA])
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{filepath}: corrupt model file: config/metadata are not valid JSON ({error}).") from None
+    members = archive.read_members(payload, filepath, required=sorted(_MEMBERS), kind="lamina model file",
+                                   limits={_CONFIG: archive.MAX_JSON_BYTES, _METADATA: archive.MAX_JSON_BYTES})
+    config = archive.read_json(members[_CONFIG], filepath, _CONFIG)
+    metadata = archive.read_json(members[_METADATA], filepath, _METADATA)
     if not isinstance(metadata, dict) or metadata.get("format") != "lamina.model":
         raise ValueError(f"{filepath}: not a lamina model file (metadata.json has no 'format': 'lamina.model').")
-    return config, metadata, payloads[_WEIGHTS]
+    return config, metadata, members[_WEIGHTS]
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Loads a model saved by ``model.save``: architecture, weights and (with ``compile``) the optimizer state.
+def load_model(payload, filepath, custom_objects=None, compile=True, safe_mode=True):
+    """The model in a ``.lamina`` file's bytes: architecture, weights and (with ``compile``) the optimizer state.
 
     ``safe_mode=True`` refuses to load serialized Python code (``Lambda`` layers holding a function).
-    Raises ValueError naming the file if it is truncated, corrupt or not a lamina model file.
     """
-    config, _, payload = _read_archive(filepath)
-    if not compile:
-        config = {key: value for key, value in config.items() if key != "compile_config"}
-    model = deserialize(config, custom_objects=custom_objects, safe_mode=safe_mode)
-    tensors = _read_safetensors(payload, filepath)
-    if not compile:
-        tensors = {key: value for key, value in tensors.items() if not key.startswith("optimizer/")}
-    _assign(model, tensors, filepath)
-    _set_extra_states(model, _read_extra_states(payload, filepath), filepath)
+    config, _, weights = read_archive(payload, filepath)
+    compile_config = config.get("compile_config") if isinstance(config, dict) else None
+    model = rebuild.model_from_config(config, filepath, custom_objects, safe_mode)
+    keep_optimizer = bool(compile and rebuild.restore_compile(model, compile_config, filepath))
+    load_weights_payload(model, weights, filepath, keep_optimizer=keep_optimizer)
     return model
 
 
 def save_weights(model, filepath, overwrite=True):
     """Saves the weights (Keras layouts, plus the optimizer state if built) to a ``.weights.safetensors`` file."""
-    filepath = os.fspath(filepath)
-    if not filepath.endswith(WEIGHTS_SUFFIX):
-        raise ValueError(f"The filename must end in {WEIGHTS_SUFFIX!r}. Received: filepath={filepath!r}")
     payload = _safetensors_bytes(model)
     atomic_write(filepath, lambda handle: handle.write(payload), overwrite)
-
-
-def load_weights(model, filepath):
-    """Loads weights from a ``.weights.safetensors`` file or from a ``.lamina`` model file."""
-    filepath = os.fspath(filepath)
-    if filepath.endswith(MODEL_SUFFIX):
-        payload = _read_archive(filepath)[2]
-    elif filepath.endswith(WEIGHTS_SUFFIX):
-        if not os.path.isfile(filepath):
-            raise ValueError(f"File not found: {filepath}.")
-        with open(filepath, "rb") as handle:
-            payload = handle.read()
-    else:
-        raise ValueError(f"File format not supported: {filepath}. lamina reads {WEIGHTS_SUFFIX!r} weight files "
-                         f"and {MODEL_SUFFIX!r} model files.")
-    _assign(model, _read_safetensors(payload, filepath), filepath)
-    _set_extra_states(model, _read_extra_states(payload, filepath), filepath)

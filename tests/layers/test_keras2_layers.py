@@ -1,6 +1,6 @@
 """Keras 2 layers that Keras 3 dropped, against tf_keras 2.21: ThresholdedReLU and RandomFourierFeatures.
 
-The reference numbers, weights, gradients and configs come from tests/data/keras2/make_fixtures.py
+The reference numbers, weights, gradients and configs come from tests/data/keras2/make_layer_fixtures.py
 (run once with TensorFlow; CI reads the committed files).
 """
 

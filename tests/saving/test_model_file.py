@@ -61,7 +61,7 @@ def test_weights_file_round_trip_and_errors(data, tmp_path):
     for a, e in zip(fresh.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, e)
     with pytest.raises(ValueError, match="must end in"):
-        model.save_weights(tmp_path / "w.h5")
+        model.save_weights(tmp_path / "w.bin")
     wider = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(7), lamina.layers.Dense(3)])
     with pytest.raises(ValueError, match="w.weights.safetensors"):
         wider.load_weights(path)
@@ -115,7 +115,7 @@ def test_failed_write_leaves_the_old_file_intact(data, tmp_path, monkeypatch):
         model.save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.lamina"]
     with pytest.raises(ValueError, match=".lamina"):
-        model.save(tmp_path / "m.keras")
+        model.save(tmp_path / "m.txt")
 
 
 def test_lambda_with_code_is_refused_in_safe_mode(tmp_path):

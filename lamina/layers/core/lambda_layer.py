@@ -13,6 +13,7 @@ import torch
 
 from lamina import ops, tree
 from lamina.engine.layer import Layer, is_shape, specs_from_shapes
+from lamina.layers.core.bytecode import load_code
 from lamina.symbolic.shape_inference import infer_output_spec
 from lamina import registry
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
@@ -39,15 +40,15 @@ def _serialize_function(function):
     return serialize_keras_object(function)
 
 
-def _deserialize_function(config, safe_mode):
+def _deserialize_function(config, safe_mode, label="Lambda"):
     if isinstance(config, dict) and config.get("class_name") == "__lambda__":
         if safe_mode:
-            raise ValueError("Requested the deserialization of a `Lambda` layer whose function is a Python lambda "
-                             "stored as bytecode. Loading it would run code from the file, so it is refused by "
-                             "default. If you trust the source of this file, pass `safe_mode=False` to the "
-                             "loading function.")
+            raise ValueError(f"Requested the deserialization of a `Lambda` layer ({label}) whose function is a "
+                             "Python lambda stored as bytecode. Loading it would run code from the file, so it is "
+                             "refused by default. If you trust the source of this file, pass `safe_mode=False` to "
+                             "the loading function.")
         inner = config["config"]
-        code = marshal.loads(codecs.decode(inner["code"].encode("ascii"), "base64"))
+        code = load_code(inner.get("code"), label)
         defaults = tuple(inner["defaults"]) if inner.get("defaults") is not None else None
         closure = tuple(types.CellType(value) for value in inner["closure"]) if inner.get("closure") else None
         namespace = dict(_LAMBDA_GLOBALS)
@@ -144,8 +145,9 @@ class Lambda(Layer):
         config = dict(config)
         safe_mode = safe_mode is not False
         with registry.CustomObjectScope(custom_objects or {}):
-            config["function"] = _deserialize_function(config["function"], safe_mode)
+            label = f"Lambda layer '{config.get('name')}'"
+            config["function"] = _deserialize_function(config["function"], safe_mode, label)
             for key in ("output_shape", "mask"):
                 if isinstance(config.get(key), (dict, str)):
-                    config[key] = _deserialize_function(config[key], safe_mode)
+                    config[key] = _deserialize_function(config[key], safe_mode, label)
         return cls(**config)

@@ -65,5 +65,14 @@ class LoraMixin:
         return getattr(self, self._lora_target) + torch.matmul(getattr(self, name_a), getattr(self, name_b)) \
             * self._lora_scale
 
+    def lora_merged(self):
+        """The matrix with the LoRA update folded in, ``W + scale * A @ B`` (what Keras saves in its files)."""
+        with torch.no_grad():
+            return self._lora_merged_kernel()
+
+    def lora_weight_names(self):
+        """(the matrix, factor A, factor B): the attribute names of the weights LoRA involves."""
+        return (self._lora_target,) + tuple(self._lora_names)
+
     def _lora_config(self):
         return {"lora_rank": self.lora_rank, "lora_alpha": self.lora_alpha} if self.lora_rank else {}

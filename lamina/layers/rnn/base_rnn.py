@@ -50,12 +50,14 @@ class RNN(Layer):
             needs a fixed batch size (``batch_input_shape``/``batch_size``, or the first input's).
         unroll: run the Python step loop (never the fused kernel); needs a known time length.
         zero_output_for_mask: output zeros (not the previous output) at masked steps.
+        time_major: Keras 2: inputs, sequence outputs and masks are ``(time, batch, ...)``; states stay
+            ``(batch, units)``. Keras 3 dropped it (its files cannot hold a layer that sets it).
     Call: ``layer(sequences, initial_state=None, mask=None, training=None)``; ``mask`` is
     ``(batch, time)`` booleans, read from the input's Keras mask when not given.
     """
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, zero_output_for_mask=False, **kwargs):
+                 unroll=False, zero_output_for_mask=False, time_major=False, **kwargs):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
@@ -73,6 +75,7 @@ class RNN(Layer):
         self.stateful = bool(stateful)
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.time_major = bool(time_major)
         self.state_size = [state_size] if isinstance(state_size, int) else list(state_size)
         self._flat_sizes = _flat_state_sizes(state_size)
         self.supports_masking = True
@@ -82,10 +85,16 @@ class RNN(Layer):
         self._state_structure = None
 
     # ------------------------------------------------------------------ shapes and build
+    def _batch_major(self, shape):
+        """``shape`` as (batch, time, ...): swapped from Keras 2's ``time_major`` layout."""
+        shape = tuple(shape)
+        return (shape[1], shape[0]) + shape[2:] if self.time_major else shape
+
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        sequences_shape = self._batch_major(sequences_shape)
         batch, length = sequences_shape[0], sequences_shape[1]
         step_output, states = self._step_shapes((batch, *sequences_shape[2:]))
-        output_shape = (batch, length, *step_output[1:]) if self.return_sequences else step_output
+        output_shape = self._batch_major((batch, length, *step_output[1:])) if self.return_sequences else step_output
         return [output_shape, *states] if self.return_state else output_shape
 
     def _step_shapes(self, step_input_shape):
@@ -104,6 +113,7 @@ class RNN(Layer):
         return [output_mask] + [None] * len(self.state_size) if self.return_state else output_mask
 
     def build(self, sequences_shape, initial_state_shape=None):
+        sequences_shape = self._batch_major(sequences_shape)
         if self.unroll and sequences_shape[1] is None:
             raise ValueError(f"Layer '{self.name}': cannot unroll an RNN when the time dimension is undefined; "
                              "give the input a fixed number of time steps.")
@@ -180,6 +190,9 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ call
     def call(self, sequences, initial_state=None, mask=None, training=None):
+        if self.time_major:
+            sequences = sequences.transpose(0, 1)
+            mask = mask.transpose(0, 1) if isinstance(mask, torch.Tensor) and mask.ndim == 2 else mask
         step_shape = tuple(sequences.shape[2:])
         if step_shape != self._step_shape and (len(step_shape) != len(self._step_shape) or any(
                 built is not None and built != got for built, got in zip(self._step_shape, step_shape))):
@@ -206,6 +219,8 @@ class RNN(Layer):
             for name, state in zip(self._state_names, states):
                 setattr(self, name, state.detach())
         output = outputs if self.return_sequences else last
+        if self.time_major and self.return_sequences:
+            output = output.transpose(0, 1)
         if self.return_state:
             return (output, *tree.pack_sequence_as(self._state_structure, list(states)))
         return output
@@ -256,10 +271,13 @@ class RNN(Layer):
 
     # ------------------------------------------------------------------ config
     def get_config(self):
-        return {**super().get_config(), "return_sequences": self.return_sequences,
-                "return_state": self.return_state, "go_backwards": self.go_backwards, "stateful": self.stateful,
-                "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask,
-                "cell": serialize(self.cell)}
+        config = {**super().get_config(), "return_sequences": self.return_sequences,
+                  "return_state": self.return_state, "go_backwards": self.go_backwards, "stateful": self.stateful,
+                  "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask,
+                  "cell": serialize(self.cell)}
+        if self.time_major:  # Keras 2 only: written when set, so Keras 3 configs keep their keys
+            config["time_major"] = True
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -133,7 +133,7 @@ class Bidirectional(Wrapper):
                 states = tuple(y[1:]) + tuple(y_rev[1:])
                 y, y_rev = y[0], y_rev[0]
             if self.return_sequences:
-                y_rev = y_rev.flip(1)
+                y_rev = y_rev.flip(0 if getattr(self.forward_layer, "time_major", False) else 1)
             output = _MERGE[self.merge_mode](y, y_rev)
         if self.return_state:
             return (output if self.merge_mode is None else (output,)) + states
@@ -142,7 +142,8 @@ class Bidirectional(Wrapper):
     def _directions_fusable(self, training):
         """True when both directions can run as one fused bidirectional kernel call (same numbers)."""
         forward, backward = self.forward_layer, self.backward_layer
-        if type(forward) is not type(backward) or not hasattr(forward, "_fused_allowed") or self.stateful:
+        if type(forward) is not type(backward) or not hasattr(forward, "_fused_allowed") or self.stateful \
+                or forward.time_major:
             return False
         cells = (forward.cell, backward.cell)
         return (forward._fused_allowed(training) and backward._fused_allowed(training)

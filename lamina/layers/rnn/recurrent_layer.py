@@ -61,7 +61,7 @@ class RecurrentLayer(OwnCellRNN):
 
     @accepts_legacy_arguments
     def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, zero_output_for_mask=False, use_cudnn="auto", **kwargs):
+                 unroll=False, zero_output_for_mask=False, use_cudnn="auto", time_major=False, **kwargs):
         cell_names = _cell_arguments(self.cell_class)
         cell_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in cell_names}
         unknown = sorted(set(kwargs) - set(_LAYER_ONLY))
@@ -74,7 +74,7 @@ class RecurrentLayer(OwnCellRNN):
                                trainable=kwargs.get("trainable", True), **cell_kwargs)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                         zero_output_for_mask=zero_output_for_mask, **kwargs)
+                         zero_output_for_mask=zero_output_for_mask, time_major=time_major, **kwargs)
         self.input_spec.ndim, self.input_spec.min_ndim = 3, None
         # Keras's switch for its cuDNN path; False keeps lamina on the step loop (not serialized, as Keras).
         self.use_cudnn = use_cudnn
