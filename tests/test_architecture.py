@@ -16,7 +16,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "lamina"
 FLOORS = [
     {"config", "naming", "tree", "registry", "serialization", "dtypes", "version", "memory"},
     {"dtype_policies", "symbolic"},
-    {"ops", "activations", "initializers", "regularizers", "constraints", "random"},
+    {"ops", "activations", "initializers", "regularizers", "constraints", "random", "variables"},
     {"losses", "metrics", "optimizers"},
     {"engine"},
     {"layers"},

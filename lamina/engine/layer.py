@@ -25,7 +25,7 @@ from lamina.dtype_policies import get_policy, serialize_policy
 from lamina.dtypes import DTYPE_NAMES, TORCH_DTYPES
 from lamina.engine import call_context
 from lamina.engine.node_accessors import NodeAccessors
-from lamina.engine.variable import Variable
+from lamina.variables import Variable
 from lamina.engine.weights import Permuted, Structure, WeightsMixin  # noqa: F401  (Permuted is public here too)
 from lamina.metrics.base import Metric
 from lamina.naming import to_snake_case, unique_name
