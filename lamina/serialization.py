@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from lamina import registry
+from lamina import config, registry
 
 
 def serialize_keras_object(obj):
@@ -79,8 +79,9 @@ def safe_mode_scope(value):
 
 
 def in_safe_mode():
-    """The active safe mode: True unless a caller asked for ``safe_mode=False``."""
-    return getattr(_safe_mode, "value", None) is not False
+    """The active safe mode: True unless a caller asked for ``safe_mode=False`` or
+    ``lamina.config.enable_unsafe_deserialization()`` was called."""
+    return getattr(_safe_mode, "value", None) is not False and not config.is_unsafe_deserialization_enabled()
 
 
 def deserialize_keras_object(config, module_objects=None, custom_objects=None, safe_mode=None,
@@ -130,7 +131,10 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
                          "Register it with lamina.saving.register_serializable or pass it in custom_objects.")
     if not hasattr(cls, "from_config"):
         raise TypeError(f"{class_name} cannot be built from a config: it has no from_config().")
-    safe_mode = in_safe_mode() if safe_mode is None else bool(safe_mode)
+    if safe_mode is None:
+        safe_mode = in_safe_mode()
+    else:
+        safe_mode = bool(safe_mode) and not config.is_unsafe_deserialization_enabled()
     with registry.CustomObjectScope(custom_objects or {}), safe_mode_scope(safe_mode):
         if _accepts_safe_mode(cls):
             obj = cls.from_config(inner, safe_mode=safe_mode)

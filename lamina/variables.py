@@ -62,18 +62,17 @@ def initial_value(initializer, shape, dtype, owner="Variable"):
             raise ValueError(f"{owner}: when creating a Variable from an initializer, the `shape` argument "
                              f"should be specified. Received: initializer={initializer!r} and shape={shape}")
         shape = tuple(int(d) for d in shape)
-        value = initializers.get(initializer)(shape, dtype=torch_dtype or TORCH_DTYPES[standardize_dtype(None)])
-    else:
-        value = initializer.detach().clone() if isinstance(initializer, torch.Tensor) else np.asarray(initializer)
-        if shape is not None and tuple(value.shape) != tuple(shape):
-            raise ValueError(f"{owner}: the initial value's shape {tuple(value.shape)} does not match "
-                             f"shape={tuple(shape)}.")
-    value = torch.as_tensor(value)
-    if torch_dtype is not None:
-        value = value.to(torch_dtype)
-    elif value.dtype is torch.float64:
-        value = value.to(TORCH_DTYPES[standardize_dtype(None)])  # float64 NumPy becomes floatx, as in Keras
-    return value
+        return torch.as_tensor(initializers.get(initializer)(shape, dtype=torch_dtype or TORCH_DTYPES[standardize_dtype(None)]))
+    elif isinstance(initializer, (torch.Tensor, np.ndarray, np.generic)):
+        value = torch.as_tensor(initializer).detach().clone()
+    else:  # Python numbers and lists: ints become int32 and floats floatx, as in Keras
+        value = torch.as_tensor(initializer)
+        value = value.to({torch.int64: torch.int32, torch.float32: TORCH_DTYPES[standardize_dtype(None)]}.get(
+            value.dtype, value.dtype))
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise ValueError(f"{owner}: the initial value's shape {tuple(value.shape)} does not match "
+                         f"shape={tuple(shape)}.")
+    return value if torch_dtype is None else value.to(torch_dtype)
 
 
 class Variable(torch.nn.Parameter):
@@ -95,7 +94,7 @@ class Variable(torch.nn.Parameter):
             raise ValueError(f"Variable: argument `name` must be a string without '/'. Received: name={name!r}")
         value = initial_value(initializer, shape, dtype)
         variable = torch.Tensor._make_subclass(cls, value, bool(trainable) and value.is_floating_point())
-        name = name or "variable"
+        name = name or naming.unique_name("variable")  # Keras numbers unnamed variables as it numbers layers
         scope = naming.current_path()
         variable._bind(WeightSpec(value.shape, None, bool(trainable), None, None), name,
                        f"{scope}/{name}" if scope else name)

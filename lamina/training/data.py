@@ -6,11 +6,12 @@ model's device and hands them to ``train_step``/``test_step``/``predict_step``.
 """
 
 import math
+import warnings
 
 import numpy as np
 import torch
 
-from lamina import tree
+from lamina import config, tree
 
 
 class PyDataset:
@@ -187,6 +188,15 @@ class IterableAdapter:
             yield _convert_batch(batch)
             if self.num_batches is not None and count + 1 >= self.num_batches:
                 break
+
+
+def limit_steps(adapter):
+    """Caps ``adapter``'s batches per epoch at ``lamina.config.max_steps_per_epoch()`` when one is set."""
+    cap = config.max_steps_per_epoch()
+    if cap and (adapter.num_batches is None or cap < adapter.num_batches):
+        warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
+        adapter.num_batches = cap
+    return adapter
 
 
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None):

@@ -30,7 +30,7 @@ import warnings
 
 import torch
 
-from lamina import losses, optimizers, tree
+from lamina import config, losses, optimizers, tree
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs, pythonify_logs
 from lamina.dtypes import standardize_dtype
@@ -323,6 +323,7 @@ class Trainer:
                                  f"`validation_data` instead. Received x of type {type(x).__name__}.")
             train, validation = adapter.split(validation_split, validation_batch_size)
             train.num_batches = steps_per_epoch or train.num_batches
+            validation = data_module.limit_steps(validation)
         else:
             train = data_module.make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
             validation = None
@@ -330,6 +331,11 @@ class Trainer:
                 validation = data_module.make_adapter(*data_module.unpack_x_y_sample_weight(validation_data),
                                                       batch_size=validation_batch_size or batch_size,
                                                       steps=validation_steps)
+                validation = data_module.limit_steps(validation)
+        train = data_module.limit_steps(train)
+        if config.max_epochs() and config.max_epochs() < epochs:
+            warnings.warn(f"Limiting epochs to {config.max_epochs()}", stacklevel=2)
+            epochs = config.max_epochs()
         verbose = _resolve_verbose(verbose)
         callbacks = _callback_list(callbacks, self, add_history=True, verbose=verbose, epochs=epochs,
                                    steps=train.num_batches)
@@ -387,7 +393,7 @@ class Trainer:
                  callbacks=None, return_dict=False):
         """Loss and metrics on the data: a scalar, a list in ``metrics_names`` order, or a dict."""
         self._assert_compiled("evaluate")
-        adapter = data_module.make_adapter(x, y, sample_weight, batch_size, steps)
+        adapter = data_module.limit_steps(data_module.make_adapter(x, y, sample_weight, batch_size, steps))
         verbose = _resolve_verbose(verbose)
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="test")
         device = self._prepare(adapter)
@@ -397,7 +403,7 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for ``x``, batched without autograd, as NumPy arrays (structured like the outputs)."""
-        adapter = data_module.make_adapter(x, batch_size=batch_size, steps=steps)
+        adapter = data_module.limit_steps(data_module.make_adapter(x, batch_size=batch_size, steps=steps))
         verbose = _resolve_verbose(verbose)
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="predict")
         device = self._device() or torch.device("cpu")
