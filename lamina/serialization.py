@@ -11,7 +11,8 @@ import threading
 
 import numpy as np
 
-from lamina import config, registry
+from lamina import registry
+from lamina.config import is_unsafe_deserialization_enabled
 
 
 def serialize_keras_object(obj):
@@ -81,7 +82,7 @@ def safe_mode_scope(value):
 def in_safe_mode():
     """The active safe mode: True unless a caller asked for ``safe_mode=False`` or
     ``lamina.config.enable_unsafe_deserialization()`` was called."""
-    return getattr(_safe_mode, "value", None) is not False and not config.is_unsafe_deserialization_enabled()
+    return getattr(_safe_mode, "value", None) is not False and not is_unsafe_deserialization_enabled()
 
 
 def deserialize_keras_object(config, module_objects=None, custom_objects=None, safe_mode=None,
@@ -134,7 +135,7 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
     if safe_mode is None:
         safe_mode = in_safe_mode()
     else:
-        safe_mode = bool(safe_mode) and not config.is_unsafe_deserialization_enabled()
+        safe_mode = bool(safe_mode) and not is_unsafe_deserialization_enabled()
     with registry.CustomObjectScope(custom_objects or {}), safe_mode_scope(safe_mode):
         if _accepts_safe_mode(cls):
             obj = cls.from_config(inner, safe_mode=safe_mode)
