@@ -185,3 +185,14 @@ class MeanMetricWrapper(Mean):
             config["fn"] = deserialize_keras_object(config["fn"], module_objects=losses.ALL_OBJECTS,
                                                     printable_module_name="metric function")
         return cls(**config)
+
+
+class LossMean(MeanMetricWrapper):
+    """The mean of a loss function with Keras's ``(name, dtype)`` signature; subclasses set ``fn`` and
+    ``default_name``."""
+
+    fn = None
+    default_name = None
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(type(self).fn, name=name or self.default_name, dtype=dtype)
