@@ -12,17 +12,15 @@ def get_source_inputs(tensor):
     """
     if not isinstance(tensor, KerasTensor):
         raise ValueError(f"get_source_inputs expects a symbolic tensor (KerasTensor). Received: {tensor!r}")
-    found, seen, pending = [], set(), [tensor]
-    while pending:
-        current = pending.pop(0)
+    found, pending = [], [tensor]
+    while pending:  # depth first, inputs in call order (Keras's order); no recursion, for deep graphs
+        current = pending.pop()
         history = current._keras_history
         if history is None:
             continue
         node = history[0]._inbound_nodes[history[1]]
-        if node.is_input:
-            if id(current) not in seen:
-                seen.add(id(current))
-                found.append(current)
-            continue
-        pending.extend(node.input_tensors)
+        if not node.is_input:
+            pending.extend(reversed(node.input_tensors))
+        elif not any(current is seen for seen in found):
+            found.append(current)
     return found
