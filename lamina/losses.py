@@ -224,21 +224,29 @@ def _check_axis(axis):
         raise ValueError(f"`axis` must be of type `int`. Received: axis={axis!r} of type {type(axis)}")
 
 
+def _warn_single_class(y_pred, loss_name):
+    if y_pred.shape[-1] == 1:
+        warnings.warn(f"In loss {loss_name}, expected y_pred.shape to be (batch_size, num_classes) with "
+                      f"num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. Consider using "
+                      "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=3)
+
+
+def _smooth_categorical(y_true, label_smoothing):
+    """``y_true * (1 - s) + s / num_classes``: Keras's label smoothing for one-hot labels."""
+    return y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1] if label_smoothing else y_true
+
+
 @registry.register_builtin(_MODULE)
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """``-sum(y_true * log(p), axis)``, ``p`` the softmax of logits or the renormalized, clipped
     probabilities; ``label_smoothing`` s gives ``y_true * (1 - s) + s / num_classes``."""
     _check_axis(axis)
     y_true, y_pred = as_tensors(y_true, y_pred)
-    if y_pred.shape[-1] == 1:
-        warnings.warn("In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, num_classes) "
-                      f"with num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. Consider using "
-                      "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=2)
+    _warn_single_class(y_pred, "categorical_crossentropy")
     if y_true.shape != y_pred.shape:
         raise ValueError("Arguments `target` and `output` must have the same shape. "
                          f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}")
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    y_true = _smooth_categorical(y_true, label_smoothing)
     log_prob = F.log_softmax(y_pred, dim=axis) if from_logits else _clipped_log_probabilities(y_pred, axis)
     return -torch.sum(y_true * log_prob, dim=axis)
 
@@ -317,12 +325,8 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     probabilities (the softmax of logits); ``label_smoothing`` as in ``categorical_crossentropy``."""
     _check_axis(axis)
     y_true, y_pred = as_tensors(y_true, y_pred)
-    if y_pred.shape[-1] == 1:
-        warnings.warn("In loss categorical_focal_crossentropy, expected y_pred.shape to be (batch_size, "
-                      f"num_classes) with num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. Consider "
-                      "using 'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=2)
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    _warn_single_class(y_pred, "categorical_focal_crossentropy")
+    y_true = _smooth_categorical(y_true, label_smoothing)
     if from_logits:
         y_pred = torch.softmax(y_pred, dim=axis)
     eps = config.epsilon()

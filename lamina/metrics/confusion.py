@@ -54,6 +54,12 @@ def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None,
             count(~predicted & positive))
 
 
+def add_count_variables(metric, shape):
+    """The four count variables Keras's AUC and rate-at-value metrics keep, created on ``metric``."""
+    for name in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+        setattr(metric, name, metric.add_variable(shape, name=name))
+
+
 def _parse_thresholds(thresholds, default):
     if thresholds is None:
         return [default]
@@ -212,11 +218,7 @@ class AUC(Metric):
         return list(self._thresholds)
 
     def _build(self, num_labels):
-        shape = (self.num_thresholds, num_labels) if self.multi_label else (self.num_thresholds,)
-        self.true_positives = self.add_variable(shape, name="true_positives")
-        self.false_positives = self.add_variable(shape, name="false_positives")
-        self.true_negatives = self.add_variable(shape, name="true_negatives")
-        self.false_negatives = self.add_variable(shape, name="false_negatives")
+        add_count_variables(self, (self.num_thresholds, num_labels) if self.multi_label else (self.num_thresholds,))
 
     @torch.no_grad()
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -10,7 +10,7 @@ import torch
 
 from lamina import registry
 from lamina.metrics.base import MODULE, Metric, as_float_tensor
-from lamina.metrics.confusion import confusion_counts, divide_no_nan
+from lamina.metrics.confusion import add_count_variables, confusion_counts, divide_no_nan
 
 _RATES = {
     "sensitivity": lambda tp, fp, tn, fn: divide_no_nan(tp, tp + fn),
@@ -42,11 +42,7 @@ class _RateAtValue(Metric):
             self.thresholds = [0.5]
         else:
             self.thresholds = [0.0] + [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)] + [1.0]
-        shape = (len(self.thresholds),)
-        self.true_positives = self.add_variable(shape, name="true_positives")
-        self.false_positives = self.add_variable(shape, name="false_positives")
-        self.true_negatives = self.add_variable(shape, name="true_negatives")
-        self.false_negatives = self.add_variable(shape, name="false_negatives")
+        add_count_variables(self, (len(self.thresholds),))
 
     @torch.no_grad()
     def update_state(self, y_true, y_pred, sample_weight=None):
