@@ -13,3 +13,17 @@ from lamina.registry import register_serializable  # noqa: E402,F401
 from lamina.symbolic.keras_tensor import KerasTensor  # noqa: E402,F401
 from lamina.version import __version__, version  # noqa: E402,F401
 from lamina import backend, random  # noqa: E402,F401  (keras.backend and keras.random)
+
+# Keras's other top-level names (issue 13).
+from lamina import dtype_policies, mixed_precision  # noqa: E402,F401
+from lamina.devices import device  # noqa: E402,F401
+from lamina.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402,F401
+from lamina.engine.input_spec import InputSpec  # noqa: E402,F401
+from lamina.engine.layer import Layer  # noqa: E402,F401
+from lamina.initializers import Initializer  # noqa: E402,F401
+from lamina.losses import Loss  # noqa: E402,F401
+from lamina.metrics import Metric  # noqa: E402,F401
+from lamina.naming import name_scope  # noqa: E402,F401
+from lamina.optimizers import Optimizer  # noqa: E402,F401
+from lamina.regularizers import Regularizer  # noqa: E402,F401
+from lamina.variables import Variable  # noqa: E402,F401

@@ -1,9 +1,10 @@
-"""The ``lamina`` command: ``lamina demo``, ``lamina inspect FILE``, ``lamina convert IN OUT``
-(also ``python -m lamina ...``)."""
+"""The ``lamina`` command: ``lamina demo``, ``lamina run script.py``, ``lamina inspect FILE``,
+``lamina convert IN OUT`` (also ``python -m lamina ...``)."""
 
 import argparse
 import sys
 
+from lamina.cli import run as run_command
 from lamina.demo import run
 from lamina.saving import cli as saving_cli
 
@@ -21,6 +22,7 @@ def main(argv=None):
     demo.add_argument("--output-dir", default=".", help="where the model file and the PNG go (default: .)")
     demo.set_defaults(handler=_demo)
     saving_cli.add_commands(commands)  # inspect, convert
+    run_command.add_parser(commands)  # run
     arguments = parser.parse_args(argv)
     return arguments.handler(arguments)
 

@@ -20,7 +20,7 @@ from lamina import naming, ops, random as lamina_random
 from lamina.config import epsilon, floatx, image_data_format, set_epsilon, set_floatx, set_image_data_format  # noqa
 from lamina.dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype  # noqa: F401
 from lamina.engine import call_context
-from lamina.engine.variable import Variable
+from lamina.variables import Variable
 from lamina.engine.weights import IDENTITY_LAYOUT, WeightSpec
 from lamina.models.model import Functional
 from lamina.naming import clear_session  # noqa: F401

@@ -1,4 +1,5 @@
-"""Global settings: floatx, epsilon, image_data_format, and the opt-in memory policy.
+"""Global settings: floatx, epsilon, image_data_format, the dtype policy, Keras's other
+``keras.config`` switches, and the opt-in memory policy.
 
 The defaults are read once, at import, from ``$KERAS_HOME/keras.json``
 (``~/.keras/keras.json`` when ``KERAS_HOME`` is unset), as Keras 2 did. A
@@ -10,6 +11,7 @@ import json
 import os
 import warnings
 
+from lamina import registry
 from lamina.memory import memory_policy, set_memory_policy  # noqa: F401  (public here, as lamina.config.*)
 
 _FLOATX_CHOICES = ("float16", "bfloat16", "float32", "float64")
@@ -19,6 +21,16 @@ _settings = {
     "floatx": "float32",
     "epsilon": 1e-7,
     "image_data_format": "channels_last",
+}
+# Process-wide switches of keras.config that keras.json does not hold.
+_switches = {
+    "dtype_policy": None,  # None: a DTypePolicy of floatx, made on first use (as Keras)
+    "interactive_logging": True,
+    "traceback_filtering": True,
+    "unsafe_deserialization": False,
+    "flash_attention": None,  # None: PyTorch picks the attention kernel
+    "max_epochs": None,
+    "max_steps_per_epoch": None,
 }
 
 
@@ -96,6 +108,131 @@ def set_image_data_format(value):
     if normalized not in _DATA_FORMATS:
         raise ValueError(f"image_data_format must be one of {_DATA_FORMATS}. Received: {value!r}")
     _settings["image_data_format"] = normalized
+
+
+def backend():
+    """The backend's name: always ``"torch"`` (lamina runs on PyTorch only)."""
+    return "torch"
+
+
+def set_backend(backend):
+    """Keras switches backends here; lamina has one, so only ``"torch"`` is accepted."""
+    if backend != "torch":
+        raise ValueError(f"lamina runs on PyTorch only: set_backend accepts only 'torch'. Received: backend={backend!r}")
+
+
+# ---------------------------------------------------------------- the global dtype policy
+def _policy_class():
+    # DTypePolicy lives one floor up (lamina.dtype_policies) and registers itself; configs use the same name.
+    return registry.get_builtin("keras.dtype_policies", "DTypePolicy")
+
+
+def set_dtype_policy(policy):
+    """Makes ``policy`` (a name such as ``"mixed_float16"``, or a ``DTypePolicy``) what layers created
+    without a ``dtype`` use, as ``keras.config.set_dtype_policy``."""
+    cls = _policy_class()
+    if isinstance(policy, str):
+        policy = cls(policy)
+    elif not isinstance(policy, cls):
+        raise ValueError("Invalid `policy` argument. Expected the string name of a policy (such as "
+                         f"'mixed_float16') or a `DTypePolicy` instance. Received: policy={policy} "
+                         f"(of type {type(policy)})")
+    _switches["dtype_policy"] = policy
+
+
+def dtype_policy():
+    """The global ``DTypePolicy`` (a policy of ``floatx()`` until one is set)."""
+    if _switches["dtype_policy"] is None:
+        _switches["dtype_policy"] = _policy_class()(floatx())
+    return _switches["dtype_policy"]
+
+
+def reset_dtype_policy():
+    """Back to the default policy (``clear_session`` does this, as Keras's does)."""
+    _switches["dtype_policy"] = None
+
+
+# ---------------------------------------------------------------- switches
+def enable_interactive_logging():
+    """Progress bars and messages go to stdout (the default)."""
+    _switches["interactive_logging"] = True
+
+
+def disable_interactive_logging():
+    """Progress and messages go to the ``logging`` logger ``"lamina"`` instead of stdout (one line per
+    epoch, no bar), as Keras sends them to absl logging."""
+    _switches["interactive_logging"] = False
+
+
+def is_interactive_logging_enabled():
+    return _switches["interactive_logging"]
+
+
+def enable_traceback_filtering():
+    """Kept for Keras scripts; lamina never filters tracebacks, so this changes nothing."""
+    _switches["traceback_filtering"] = True
+
+
+def disable_traceback_filtering():
+    """Kept for Keras scripts; lamina never filters tracebacks, so this changes nothing."""
+    _switches["traceback_filtering"] = False
+
+
+def is_traceback_filtering_enabled():
+    return _switches["traceback_filtering"]
+
+
+def enable_unsafe_deserialization():
+    """Disables safe mode everywhere: serialized lambdas load even where ``safe_mode=True`` is passed."""
+    _switches["unsafe_deserialization"] = True
+
+
+def is_unsafe_deserialization_enabled():
+    return _switches["unsafe_deserialization"]
+
+
+def enable_flash_attention():
+    """Asks attention layers for PyTorch's flash-attention kernel."""
+    _switches["flash_attention"] = True
+
+
+def disable_flash_attention():
+    """Keeps attention layers off PyTorch's flash-attention kernel."""
+    _switches["flash_attention"] = False
+
+
+def is_flash_attention_enabled():
+    """True or False when set, else None (PyTorch picks)."""
+    return _switches["flash_attention"]
+
+
+def is_nnx_enabled():
+    """Flax NNX is a JAX feature: always False here."""
+    return False
+
+
+def _check_limit(name, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a positive int or None. Received: {name}={value!r}")
+    _switches[name] = value
+
+
+def set_max_epochs(max_epochs):
+    """Caps ``fit``'s epochs (None: no cap), e.g. for quick debugging runs."""
+    _check_limit("max_epochs", max_epochs)
+
+
+def max_epochs():
+    return _switches["max_epochs"]
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Caps the batches of every epoch of ``fit``/``evaluate``/``predict`` (None: no cap)."""
+    _check_limit("max_steps_per_epoch", max_steps_per_epoch)
+
+
+def max_steps_per_epoch():
+    return _switches["max_steps_per_epoch"]
 
 
 reload_keras_json()

@@ -104,6 +104,9 @@ _ALIASES = {"constraint": Constraint, "max_norm": MaxNorm, "min_max_norm": MinMa
 for _name, _cls in _ALIASES.items():
     registry.register_builtin(_MODULE, name=_name)(_cls)
 
+# Keras's function forms are the classes under snake_case names (``constraints.max_norm(3)``).
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
+
 
 def serialize(constraint):
     """The Keras-form config dict of a constraint."""

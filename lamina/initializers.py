@@ -351,6 +351,13 @@ _ALIASES = {
 for _name, _cls in _ALIASES.items():
     registry.register_builtin(_MODULE, name=_name)(_cls)
 
+# Keras's function forms are the classes under snake_case names (``initializers.glorot_uniform(seed=1)``).
+constant, zeros, ones, identity, orthogonal = Constant, Zeros, Ones, Identity, Orthogonal
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
+glorot_normal, glorot_uniform, he_normal, he_uniform = GlorotNormal, GlorotUniform, HeNormal, HeUniform
+lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, VarianceScaling
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+
 
 def serialize(initializer):
     """The Keras-form config dict of an initializer."""

@@ -224,21 +224,29 @@ def _check_axis(axis):
         raise ValueError(f"`axis` must be of type `int`. Received: axis={axis!r} of type {type(axis)}")
 
 
+def _warn_single_class(y_pred, loss_name):
+    if y_pred.shape[-1] == 1:
+        warnings.warn(f"In loss {loss_name}, expected y_pred.shape to be (batch_size, num_classes) with "
+                      f"num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. Consider using "
+                      "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=3)
+
+
+def _smooth_categorical(y_true, label_smoothing):
+    """``y_true * (1 - s) + s / num_classes``: Keras's label smoothing for one-hot labels."""
+    return y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1] if label_smoothing else y_true
+
+
 @registry.register_builtin(_MODULE)
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """``-sum(y_true * log(p), axis)``, ``p`` the softmax of logits or the renormalized, clipped
     probabilities; ``label_smoothing`` s gives ``y_true * (1 - s) + s / num_classes``."""
     _check_axis(axis)
     y_true, y_pred = as_tensors(y_true, y_pred)
-    if y_pred.shape[-1] == 1:
-        warnings.warn("In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, num_classes) "
-                      f"with num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. Consider using "
-                      "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=2)
+    _warn_single_class(y_pred, "categorical_crossentropy")
     if y_true.shape != y_pred.shape:
         raise ValueError("Arguments `target` and `output` must have the same shape. "
                          f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}")
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    y_true = _smooth_categorical(y_true, label_smoothing)
     log_prob = F.log_softmax(y_pred, dim=axis) if from_logits else _clipped_log_probabilities(y_pred, axis)
     return -torch.sum(y_true * log_prob, dim=axis)
 
@@ -326,6 +334,104 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     if apply_class_balancing:
         focal_bce = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal_bce
     return torch.mean(focal_bce, dim=axis)
+
+
+@registry.register_builtin(_MODULE)
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
+                                   axis=-1):
+    """``sum(alpha * (1 - p)**gamma * -y_true * log(p), axis)``, ``p`` the renormalized, clipped
+    probabilities (the softmax of logits); ``label_smoothing`` as in ``categorical_crossentropy``."""
+    _check_axis(axis)
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    _warn_single_class(y_pred, "categorical_focal_crossentropy")
+    y_true = _smooth_categorical(y_true, label_smoothing)
+    if from_logits:
+        y_pred = torch.softmax(y_pred, dim=axis)
+    eps = config.epsilon()
+    output = torch.clamp(y_pred / torch.sum(y_pred, dim=axis, keepdim=True), eps, 1.0 - eps)
+    return torch.sum(alpha * torch.pow(1.0 - output, gamma) * (-y_true * torch.log(output)), dim=axis)
+
+
+@registry.register_builtin(_MODULE)
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """``(1 - p**q) / q``, ``p`` the predicted probability of the integer label ``y_true`` (noise-robust)."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    one_hot = F.one_hot(y_true.long(), num_classes=y_pred.shape[-1]).to(y_pred.dtype)
+    return (1.0 - torch.pow(torch.sum(y_pred * one_hot, dim=-1), q)) / q
+
+
+@registry.register_builtin(_MODULE)
+def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal=True, gamma=80, margin=0.4):
+    """Circle loss of L2-normalized embeddings ``y_pred`` (batch, dim) with integer labels ``y_true``
+    against ``ref_embeddings``/``ref_labels`` (default: the batch itself); one value per row, masked
+    where it is 0, as Keras does."""
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    labels = y_true.to(torch.int32)
+    references = y_pred if ref_embeddings is None else torch.as_tensor(ref_embeddings, device=y_pred.device)
+    ref_labels = labels if ref_labels is None else torch.as_tensor(ref_labels, device=y_pred.device).to(torch.int32)
+    distances = torch.clamp(1.0 - y_pred @ references.T.to(y_pred.dtype), min=0.0)
+    positive = labels.reshape(-1, 1) == ref_labels.reshape(-1, 1).T
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~torch.eye(labels.numel(), ref_labels.numel(), dtype=torch.bool, device=y_pred.device)
+    positive_weights = torch.clamp((margin + distances) * positive, min=0.0)
+    negative_weights = torch.clamp((1.0 + margin - distances) * negative, min=0.0)
+    positive_terms = -gamma * positive_weights * (margin - distances)
+    negative_terms = gamma * negative_weights * (1.0 - margin - distances)
+    minus_inf = torch.full_like(distances, float("-inf"))
+    loss = F.softplus(torch.logsumexp(torch.where(positive, positive_terms, minus_inf), dim=1)
+                      + torch.logsumexp(torch.where(negative, negative_terms, minus_inf), dim=1))
+    loss._keras_mask = loss > 0
+    return loss
+
+
+@registry.register_builtin(_MODULE)
+def ctc(y_true, y_pred):
+    """Connectionist temporal classification loss per sample: ``y_true`` (batch, max_label_length) integer
+    labels padded with 0 (the blank), ``y_pred`` (batch, time, classes) logits (log-softmaxed here,
+    as Keras's torch backend does); every sequence uses all ``time`` steps."""
+    if len(y_true.shape) != 2:
+        raise ValueError("Targets `y_true` are expected to be a tensor of shape `(batch_size, max_length)` in "
+                         f"integer format. Received: y_true.shape={tuple(y_true.shape)}")
+    if len(y_pred.shape) != 3:
+        raise ValueError("Logits `y_pred` are expected to be a tensor of shape `(batch_size, max_length, "
+                         f"num_classes)`. Received: y_pred.shape={tuple(y_pred.shape)}")
+    y_pred = torch.as_tensor(y_pred)
+    y_pred = y_pred if y_pred.is_floating_point() else y_pred.float()
+    targets = torch.as_tensor(y_true, device=y_pred.device).long()
+    input_lengths = torch.full((y_pred.shape[0],), y_pred.shape[1], dtype=torch.long, device=y_pred.device)
+    target_lengths = torch.sum(targets != 0, dim=-1)
+    log_probs = F.log_softmax(y_pred.transpose(0, 1), dim=-1)
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="none")
+
+
+def _overlap_terms(y_true, y_pred, axis):
+    y_true, y_pred = as_tensors(y_true, y_pred)
+    dim = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+
+    def total(x):
+        return torch.sum(x) if dim is None else torch.sum(x, dim=dim)
+
+    return y_true, y_pred, total
+
+
+@registry.register_builtin(_MODULE)
+def dice(y_true, y_pred, axis=None):
+    """``1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + epsilon)``, summed over ``axis``
+    (None: everything, one value per call)."""
+    y_true, y_pred, total = _overlap_terms(y_true, y_pred, axis)
+    return 1.0 - 2.0 * total(y_true * y_pred) / (total(y_true) + total(y_pred) + config.epsilon())
+
+
+@registry.register_builtin(_MODULE)
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """``1 - tp / (tp + alpha * fp + beta * fn + epsilon)`` with soft counts summed over ``axis``
+    (as Keras: ``fp = sum((1 - y_pred) * y_true)``, ``fn = sum(y_pred * (1 - y_true))``)."""
+    y_true, y_pred, total = _overlap_terms(y_true, y_pred, axis)
+    intersection = total(y_true * y_pred)
+    fp = total((1.0 - y_pred) * y_true)
+    fn = total(y_pred * (1.0 - y_true))
+    return 1.0 - intersection / (intersection + fp * alpha + fn * beta + config.epsilon())
 
 
 # ---------------------------------------------------------------- Loss classes
@@ -449,6 +555,48 @@ CategoricalCrossentropy = _declare("CategoricalCrossentropy", categorical_crosse
 SparseCategoricalCrossentropy = _declare("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
                                          "sparse_categorical_crossentropy", from_logits=False, ignore_class=None,
                                          axis=-1)
+
+CategoricalFocalCrossentropy = _declare("CategoricalFocalCrossentropy", categorical_focal_crossentropy,
+                                        "categorical_focal_crossentropy", alpha=0.25, gamma=2.0, from_logits=False,
+                                        label_smoothing=0.0, axis=-1)
+Circle = _declare("Circle", circle, "circle", gamma=80.0, margin=0.4, remove_diagonal=True)
+
+
+@registry.register_builtin(_MODULE)
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """Reduces ``categorical_generalized_cross_entropy``: q in (0, 1); q -> 0 is crossentropy, q = 1 MAE."""
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size", name="categorical_generalized_cross_entropy",
+                 dtype=None):
+        if not 0 < q < 1:
+            raise ValueError("q must be in the interval (0, 1)")
+        super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name, dtype=dtype, q=q)
+
+
+@registry.register_builtin(_MODULE)
+class CTC(LossFunctionWrapper):
+    """Reduces ``ctc``: ``y_true`` (batch, max_label_length) labels padded with 0, ``y_pred`` logits."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
+        super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)
+
+
+@registry.register_builtin(_MODULE)
+class Dice(LossFunctionWrapper):
+    """Reduces ``dice`` (segmentation overlap) summed over ``axis``."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
+
+
+@registry.register_builtin(_MODULE)
+class Tversky(LossFunctionWrapper):
+    """Reduces ``tversky``: Dice with ``alpha``/``beta`` weighing false positives and false negatives."""
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None,
+                 dtype=None):
+        super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=alpha, beta=beta, axis=axis)
+
 
 # Short names Keras accepts for the functions (``get("mse")``).
 ALIASES = {"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error,

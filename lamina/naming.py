@@ -4,6 +4,8 @@ import contextlib
 import re
 import threading
 
+from lamina import config
+
 _name_counts = {}
 
 
@@ -22,8 +24,10 @@ def unique_name(prefix):
 
 
 def clear_session():
-    """Resets the automatic names (``dense``, ``dense_1``…), like ``keras.backend.clear_session``."""
+    """Resets the automatic names (``dense``, ``dense_1``…) and the global dtype policy, like
+    ``keras.backend.clear_session``."""
     _name_counts.clear()
+    config.reset_dtype_policy()
 
 
 class _Scopes(threading.local):

@@ -128,6 +128,9 @@ _ALIASES = {"l1": L1, "l2": L2, "l1l2": L1L2, "l1_l2": L1L2, "orthogonal_regular
 for _name, _cls in _ALIASES.items():
     registry.register_builtin(_MODULE, name=_name)(_cls)
 
+# Keras's function forms are the classes under snake_case names (``regularizers.l2(1e-4)``).
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+
 
 def serialize(regularizer):
     """The Keras-form config dict of a regularizer."""

@@ -13,6 +13,7 @@ import threading
 import numpy as np
 
 from lamina import registry
+from lamina.config import is_unsafe_deserialization_enabled
 
 
 def serialize_keras_object(obj):
@@ -80,8 +81,9 @@ def safe_mode_scope(value):
 
 
 def in_safe_mode():
-    """The active safe mode: True unless a caller asked for ``safe_mode=False``."""
-    return getattr(_safe_mode, "value", None) is not False
+    """The active safe mode: True unless a caller asked for ``safe_mode=False`` or
+    ``lamina.config.enable_unsafe_deserialization()`` was called."""
+    return getattr(_safe_mode, "value", None) is not False and not is_unsafe_deserialization_enabled()
 
 
 class IdentifierError(ValueError):
@@ -153,7 +155,10 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
                          "Register it with lamina.saving.register_serializable or pass it in custom_objects.")
     if not hasattr(cls, "from_config"):
         raise TypeError(f"{class_name} cannot be built from a config: it has no from_config().")
-    safe_mode = in_safe_mode() if safe_mode is None else bool(safe_mode)
+    if safe_mode is None:
+        safe_mode = in_safe_mode()
+    else:
+        safe_mode = bool(safe_mode) and not is_unsafe_deserialization_enabled()
     with registry.CustomObjectScope(custom_objects or {}), safe_mode_scope(safe_mode):
         if _accepts_safe_mode(cls):
             obj = cls.from_config(inner, safe_mode=safe_mode)

@@ -14,9 +14,9 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "lamina"
 
 # The top-level name of each module or package, by floor (lowest first).
 FLOORS = [
-    {"config", "naming", "tree", "registry", "serialization", "dtypes", "version", "memory"},
+    {"config", "naming", "tree", "registry", "serialization", "dtypes", "version", "memory", "devices"},
     {"dtype_policies", "symbolic"},
-    {"ops", "activations", "initializers", "regularizers", "constraints", "random"},
+    {"ops", "activations", "initializers", "regularizers", "constraints", "random", "variables"},
     {"losses", "metrics", "optimizers"},
     {"engine"},
     {"layers"},
@@ -24,8 +24,8 @@ FLOORS = [
     {"callbacks"},
     {"training"},
     {"models"},
-    {"utils", "testing", "backend", "applications"},
-    {"demo", "__main__", "__init__"},
+    {"utils", "testing", "backend", "applications", "mixed_precision"},
+    {"demo", "__main__", "__init__", "cli"},
 ]
 FLOOR = {name: index for index, names in enumerate(FLOORS) for name in names}
 

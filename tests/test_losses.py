@@ -26,6 +26,13 @@ def _data(rng, kind, shape=(6, 5)):
     if kind == "sparse":
         probs = rng.uniform(0.01, 1, shape).astype("float32")
         return rng.integers(0, shape[-1], shape[:-1]).astype("float32"), probs / probs.sum(-1, keepdims=True)
+    if kind == "embeddings":  # Circle: integer labels and L2-normalized embeddings
+        embeddings = rng.standard_normal(shape).astype("float32")
+        return (rng.integers(0, 3, shape[:1]).astype("float32"),
+                embeddings / np.linalg.norm(embeddings, axis=-1, keepdims=True))
+    if kind == "ctc":  # labels padded with 0 (the blank) and logits over 8 steps
+        labels = rng.integers(1, shape[-1], (shape[0], 3)) * (np.arange(3) < rng.integers(1, 4, (shape[0], 1)))
+        return labels.astype("float32"), rng.standard_normal((shape[0], 8, shape[-1])).astype("float32")
     raise AssertionError(kind)
 
 
@@ -61,6 +68,18 @@ CASES = [
     ("SparseCategoricalCrossentropy", dict(from_logits=True), "sparse"),
     ("SparseCategoricalCrossentropy", dict(ignore_class=2), "sparse"),
     ("SparseCategoricalCrossentropy", dict(ignore_class=1, from_logits=True), "sparse"),
+    ("CategoricalFocalCrossentropy", {}, "categorical"),
+    ("CategoricalFocalCrossentropy", dict(alpha=0.5, gamma=1.0, label_smoothing=0.1), "categorical"),
+    ("CategoricalFocalCrossentropy", dict(from_logits=True), "regression"),
+    ("CategoricalGeneralizedCrossEntropy", {}, "sparse"),
+    ("CategoricalGeneralizedCrossEntropy", dict(q=0.2), "sparse"),
+    ("Circle", {}, "embeddings"),
+    ("Circle", dict(gamma=10.0, margin=0.25, remove_diagonal=False), "embeddings"),
+    ("CTC", {}, "ctc"),
+    ("Dice", {}, "binary"),
+    ("Dice", dict(axis=-1), "binary"),
+    ("Tversky", {}, "binary"),
+    ("Tversky", dict(alpha=0.3, beta=0.7, axis=1), "binary"),
 ]
 
 # Keras 3.15 drops these arguments from its configs (so they do not round-trip); lamina keeps them.
@@ -178,3 +197,25 @@ def test_gradient_flows_and_device_follows_input(rng):
 def test_bad_arguments_raise(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+def test_every_keras_loss_name_exists(keras):
+    assert [n for n in dir(keras.losses) if not n.startswith("_") and not hasattr(losses, n)] == []
+
+
+def test_circle_against_reference_embeddings_matches_keras(keras, rng):
+    y_true, y_pred = _data(rng, "embeddings")
+    ref_labels, ref_embeddings = _data(rng, "embeddings", (9, 5))
+    expected = keras.losses.circle(y_true, y_pred, ref_labels=ref_labels, ref_embeddings=ref_embeddings,
+                                   remove_diagonal=False)
+    _assert_close(losses.circle(y_true, y_pred, ref_labels=ref_labels, ref_embeddings=ref_embeddings,
+                                remove_diagonal=False).numpy(), _keras_value(keras, expected))
+
+
+def test_ctc_rejects_bad_ranks():
+    with pytest.raises(ValueError, match=r"`\(batch_size, max_length\)` in integer format"):
+        losses.CTC()(np.ones((2, 3, 1)), np.ones((2, 4, 5)))
+    with pytest.raises(ValueError, match=r"Logits `y_pred` are expected.*Received: y_pred.shape=\(2, 5\)"):
+        losses.ctc(np.ones((2, 3)), np.ones((2, 5)))
+    with pytest.raises(ValueError, match=r"q must be in the interval \(0, 1\)"):
+        losses.CategoricalGeneralizedCrossEntropy(q=1.0)

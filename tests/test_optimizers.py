@@ -56,6 +56,15 @@ CASES = [
     ("SGD", dict(weight_decay=0.05, momentum=0.5)),
     ("Adam", dict(use_ema=True, ema_momentum=0.9, ema_overwrite_frequency=2)),
     ("SGD", dict(learning_rate=0.1, loss_scale_factor=4.0)),
+    ("Adafactor", {}),
+    ("Adafactor", dict(learning_rate=0.5, beta_2_decay=-0.5, epsilon_2=1e-2, clip_threshold=0.5)),
+    ("Adafactor", dict(learning_rate=0.5, relative_step=False, weight_decay=0.01)),
+    ("Lamb", {}),
+    ("Lamb", dict(learning_rate=0.01, beta_1=0.5, beta_2=0.9, epsilon=1e-3, weight_decay=0.1)),
+    ("Muon", {}),
+    ("Muon", dict(learning_rate=0.02, nesterov=False, ns_steps=3, rms_rate=None, adam_lr_ratio=0.5,
+                  weight_decay=0.1, adam_weight_decay=0.2)),
+    ("Muon", dict(learning_rate=0.02, momentum=0.8, exclude_embeddings=False)),
 ]
 
 
@@ -218,3 +227,28 @@ def test_unknown_variable_and_no_gradients_raise():
         opt.apply([torch.ones(2)], [b])
     with pytest.raises(ValueError, match="No gradients"):
         opt.apply([None], [a])
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adafactor", {}), ("Muon", dict(learning_rate=0.02)),
+                                         ("Muon", dict(learning_rate=0.02, exclude_layers=["lstm"])),
+                                         ("Lamb", dict(learning_rate=0.01))])
+def test_layer_weights_in_torch_layouts_train_as_in_keras(keras, rng, name, kwargs):
+    """Conv and recurrent kernels are stored in PyTorch's layout; Adafactor factors Keras's rows and columns,
+    Muon orthogonalizes Keras's matrix and skips the embedding."""
+    import lamina
+
+    def build(lib):
+        inputs = lib.Input((6,))
+        hidden = lib.layers.Embedding(10, 4)(inputs)
+        hidden = lib.layers.Conv1D(3, 2)(hidden)
+        hidden = lib.layers.LSTM(5)(hidden)
+        return lib.Model(inputs, lib.layers.Dense(2)(hidden))
+
+    reference, model = build(keras), build(lamina)
+    model.set_weights(reference.get_weights())
+    x, y = rng.integers(0, 10, (8, 6)), rng.standard_normal((8, 2)).astype("float32")
+    for lib, net in ((keras, reference), (lamina, model)):
+        net.compile(optimizer=getattr(lib.optimizers, name)(**kwargs), loss="mse")
+        net.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for mine, theirs in zip(model.get_weights(), reference.get_weights()):
+        _assert_close(mine, theirs)

@@ -6,3 +6,6 @@ from lamina.callbacks.checkpoint import BackupAndRestore, ModelCheckpoint  # noq
 from lamina.callbacks.monitoring import (  # noqa: F401
     CSVLogger, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN)
 from lamina.callbacks.progbar import ProgbarLogger  # noqa: F401
+from lamina.callbacks.ema import SwapEMAWeights  # noqa: F401
+from lamina.callbacks.remote import RemoteMonitor  # noqa: F401
+from lamina.callbacks.tensorboard import TensorBoard  # noqa: F401

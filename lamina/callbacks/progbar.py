@@ -1,15 +1,27 @@
 """``ProgbarLogger``: Keras's progress display, drawn by tqdm.
 
 ``verbose=1``: a per-batch bar with ETA and the running metrics; ``verbose=2``: one line per epoch.
-The metrics shown on the bar are read from the device at most twice a second.
+The metrics shown on the bar are read from the device at most twice a second. After
+``lamina.config.disable_interactive_logging()`` there is no bar: the lines go to the ``logging``
+logger ``"lamina"`` (as Keras sends them to absl logging).
 """
 
+import logging
 import sys
 import time
 
+from lamina import config
 from lamina.callbacks.base import Callback
 
 _REFRESH_SECONDS = 0.5
+
+
+def print_message(message):
+    """``message`` on stdout, or to the ``"lamina"`` logger when interactive logging is disabled."""
+    if config.is_interactive_logging_enabled():
+        print(message, file=sys.stdout, flush=True)
+    else:
+        logging.getLogger("lamina").info(message)
 
 
 def format_logs(logs):
@@ -41,7 +53,7 @@ class ProgbarLogger(Callback):
 
         self._started = self._last_refresh = time.monotonic()
         self._seen = 0
-        if self.verbose == 1:
+        if self.verbose == 1 and config.is_interactive_logging_enabled():
             self._bar = tqdm(total=total, unit="step", file=sys.stdout, dynamic_ncols=True, leave=True,
                              bar_format="{n_fmt}/{total_fmt} {bar} {elapsed}<{remaining}, {rate_fmt}{postfix}")
 
@@ -62,10 +74,10 @@ class ProgbarLogger(Callback):
                 self._bar.set_postfix_str(format_logs(logs), refresh=False)
             self._bar.close()
             self._bar = None
-        elif self.verbose == 2:
+        elif self.verbose:
             per_step = 1000 * elapsed / max(self._seen, 1)
             line = f"{self._seen}/{self._seen} - {elapsed:.0f}s - {per_step:.0f}ms/step"
-            print(line + (f" - {format_logs(logs)}" if logs else ""), file=sys.stdout, flush=True)
+            print_message(line + (f" - {format_logs(logs)}" if logs else ""))
 
     def on_train_begin(self, logs=None):
         self._in_fit = True
@@ -74,7 +86,7 @@ class ProgbarLogger(Callback):
         self._in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
-        print(f"Epoch {epoch + 1}/{self.params.get('epochs', 1)}", file=sys.stdout, flush=True)
+        print_message(f"Epoch {epoch + 1}/{self.params.get('epochs', 1)}")
         self._open(self.params.get("steps"))
 
     def on_train_batch_end(self, batch, logs=None):

@@ -26,7 +26,7 @@ from lamina.dtypes import DTYPE_NAMES, STRING, TORCH_DTYPES, is_string_array
 from lamina.engine import call_context
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.node_accessors import NodeAccessors
-from lamina.engine.variable import Variable
+from lamina.variables import Variable
 from lamina.engine.weights import Permuted, Structure, WeightsMixin  # noqa: F401  (Permuted is public here too)
 from lamina.metrics.base import Metric
 from lamina.naming import to_snake_case, unique_name

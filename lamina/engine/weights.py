@@ -10,7 +10,8 @@ import torch
 
 from lamina import constraints, initializers, naming, regularizers
 from lamina.dtypes import TORCH_DTYPES
-from lamina.engine.variable import Variable
+from lamina.variables import IDENTITY_LAYOUT, Variable, WeightSpec
+
 
 class Permuted:
     """A weight stored as a permutation of its Keras layout (``storage = keras.permute(order)``).
@@ -29,32 +30,6 @@ class Permuted:
 
     def to_keras(self, tensor):
         return tensor.permute(self.inverse)
-
-
-class _Identity:
-    @staticmethod
-    def from_keras(tensor):
-        return tensor
-
-    @staticmethod
-    def to_keras(tensor):
-        return tensor
-
-
-IDENTITY_LAYOUT = _Identity()
-
-
-class WeightSpec:
-    """How a weight was declared: Keras shape, layout, trainability, regularizer, constraint."""
-
-    __slots__ = ("keras_shape", "layout", "trainable", "regularizer", "constraint")
-
-    def __init__(self, keras_shape, layout, trainable, regularizer, constraint):
-        self.keras_shape = tuple(keras_shape)
-        self.layout = layout or IDENTITY_LAYOUT
-        self.trainable = trainable
-        self.regularizer = regularizer
-        self.constraint = constraint
 
 
 _UNTRACKED_SPEC = WeightSpec((), None, True, None, None)

@@ -1,16 +1,17 @@
 """The stateful ``Metric`` base and the reduction metrics: Sum, Mean, MeanMetricWrapper.
 
-State lives in float32 tensors (``variables``) on the device of the latest
-inputs; ``update_state`` accumulates under ``torch.no_grad``, ``result``
-reads, ``reset_state`` zeroes.
+State lives in ``lamina.Variable``s (``add_variable``, as in Keras: ``assign``, ``assign_add``) on the
+device of the latest inputs; ``update_state`` accumulates under ``torch.no_grad``, ``result`` reads,
+``reset_state`` zeroes.
 """
 
 import torch
 
 from lamina import config, losses
-from lamina.naming import to_snake_case, unique_name
+from lamina.naming import name_scope, to_snake_case, unique_name
 from lamina import registry
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.variables import Variable
 
 MODULE = "keras.metrics"
 
@@ -30,25 +31,35 @@ class Metric:
         self.dtype = dtype or config.floatx()
         self._variables = []
 
-    def add_variable(self, shape=(), name=None, initial=0.0):
-        """A zero-initialised state tensor, tracked in ``variables`` and zeroed by ``reset_state``."""
-        variable = torch.full(tuple(shape), initial, dtype=getattr(torch, self.dtype))
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A non-trainable ``lamina.Variable`` of ``shape`` (Keras's arguments), tracked in ``variables``
+        and zeroed by ``reset_state``; update it with ``assign``/``assign_add`` (or in place)."""
+        if "_variables" not in vars(self):
+            raise RuntimeError("You forgot to call `super().__init__()` in the `__init__()` method. Go add it!")
+        with name_scope(self.name.replace("/", ">"), caller=self):
+            variable = Variable(initializer, shape=shape, dtype=dtype or self.dtype, trainable=False,
+                                aggregation=aggregation, name=name)
         self._variables.append(variable)
         return variable
 
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """Keras's older name for ``add_variable`` (zeros by default)."""
+        return self.add_variable(shape=shape, initializer=initializer or "zeros", dtype=dtype, name=name)
+
     @property
     def variables(self):
-        return list(self._variables)
+        """This metric's state, then that of the metrics it keeps as attributes (as in Keras)."""
+        variables = list(self._variables)
+        for value in vars(self).values():
+            if isinstance(value, Metric) and value is not self:
+                variables.extend(value.variables)
+        return variables
 
     def _follow_device(self, device):
-        """Moves the state to ``device`` (the inputs') the first time they differ."""
+        """Moves the state to ``device`` (the inputs') the first time they differ, keeping each Variable."""
         if self._variables and self._variables[0].device != device:
-            for i, variable in enumerate(self._variables):
-                moved = variable.to(device)
-                for name, value in vars(self).items():
-                    if value is variable:
-                        setattr(self, name, moved)
-                self._variables[i] = moved
+            for variable in self._variables:
+                variable.data = variable.data.to(device)
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement update_state().")
@@ -57,8 +68,9 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result().")
 
     def reset_state(self):
-        for variable in self._variables:
-            variable.zero_()
+        with torch.no_grad():
+            for variable in self.variables:
+                variable.zero_()
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
@@ -173,3 +185,14 @@ class MeanMetricWrapper(Mean):
             config["fn"] = deserialize_keras_object(config["fn"], module_objects=losses.ALL_OBJECTS,
                                                     printable_module_name="metric function")
         return cls(**config)
+
+
+class LossMean(MeanMetricWrapper):
+    """The mean of a loss function with Keras's ``(name, dtype)`` signature; subclasses set ``fn`` and
+    ``default_name``."""
+
+    fn = None
+    default_name = None
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(type(self).fn, name=name or self.default_name, dtype=dtype)

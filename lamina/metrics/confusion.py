@@ -1,4 +1,4 @@
-"""Confusion-matrix metrics: Precision, Recall and AUC, from weighted counts per threshold.
+"""Confusion-matrix metrics: the four counts, Precision, Recall and AUC, from weighted counts per threshold.
 
 A prediction is positive at threshold ``t`` when ``y_pred > t``. ``top_k`` keeps
 only each row's ``k`` largest predictions (the others count as negative);
@@ -14,7 +14,7 @@ from lamina import registry
 _NEG_INF = -1e10
 
 
-def _confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None, class_id=None,
+def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None, class_id=None,
                       multi_label=False, label_weights=None):
     """Weighted (tp, fp, tn, fn), each of shape ``(len(thresholds),)`` (``(T, labels)`` if multi_label)."""
     y_pred = as_float_tensor(y_pred)
@@ -59,6 +59,12 @@ def _confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None
             count(~predicted & positive))
 
 
+def add_count_variables(metric, shape):
+    """The four count variables Keras's AUC and rate-at-value metrics keep, created on ``metric``."""
+    for name in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+        setattr(metric, name, metric.add_variable(shape, name=name))
+
+
 def _parse_thresholds(thresholds, default):
     if thresholds is None:
         return [default]
@@ -69,8 +75,61 @@ def _parse_thresholds(thresholds, default):
     return values
 
 
-def _divide_no_nan(x, y):
+def divide_no_nan(x, y):
     return torch.where(y != 0, x / torch.where(y != 0, y, torch.ones_like(y)), torch.zeros_like(x))
+
+
+class _ConditionCount(Metric):
+    """One weighted count of the confusion matrix per threshold (a scalar for one threshold, default 0.5)."""
+
+    condition = None  # the index of the count in ``confusion_counts``'s (tp, fp, tn, fn)
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = _parse_thresholds(thresholds, 0.5)
+        self.accumulator = self.add_variable((len(self.thresholds),), name="accumulator")
+
+    @torch.no_grad()
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = as_float_tensor(y_pred)
+        self._follow_device(y_pred.device)
+        self.accumulator += confusion_counts(y_true, y_pred, torch.tensor(self.thresholds), sample_weight)[
+            self.condition]
+
+    def result(self):
+        return self.accumulator[0].clone() if len(self.thresholds) == 1 else self.accumulator.clone()
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+@registry.register_builtin(MODULE)
+class TruePositives(_ConditionCount):
+    """The weighted count of ``y_true == 1`` and ``y_pred > threshold``."""
+
+    condition = 0
+
+
+@registry.register_builtin(MODULE)
+class FalsePositives(_ConditionCount):
+    """The weighted count of ``y_true == 0`` and ``y_pred > threshold``."""
+
+    condition = 1
+
+
+@registry.register_builtin(MODULE)
+class TrueNegatives(_ConditionCount):
+    """The weighted count of ``y_true == 0`` and ``y_pred <= threshold``."""
+
+    condition = 2
+
+
+@registry.register_builtin(MODULE)
+class FalseNegatives(_ConditionCount):
+    """The weighted count of ``y_true == 1`` and ``y_pred <= threshold``."""
+
+    condition = 3
 
 
 class _PrecisionRecall(Metric):
@@ -91,13 +150,13 @@ class _PrecisionRecall(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = as_float_tensor(y_pred)
         self._follow_device(y_pred.device)
-        tp, fp, _, fn = _confusion_counts(y_true, y_pred, torch.tensor(self.thresholds), sample_weight,
+        tp, fp, _, fn = confusion_counts(y_true, y_pred, torch.tensor(self.thresholds), sample_weight,
                                           self.top_k, self.class_id)
         self.true_positives += tp
         self.other += fp if self.counted == "false_positives" else fn
 
     def result(self):
-        result = _divide_no_nan(self.true_positives, self.true_positives + self.other)
+        result = divide_no_nan(self.true_positives, self.true_positives + self.other)
         return result[0] if len(self.thresholds) == 1 else result
 
     def get_config(self):
@@ -164,11 +223,7 @@ class AUC(Metric):
         return list(self._thresholds)
 
     def _build(self, num_labels):
-        shape = (self.num_thresholds, num_labels) if self.multi_label else (self.num_thresholds,)
-        self.true_positives = self.add_variable(shape, name="true_positives")
-        self.false_positives = self.add_variable(shape, name="false_positives")
-        self.true_negatives = self.add_variable(shape, name="true_negatives")
-        self.false_negatives = self.add_variable(shape, name="false_negatives")
+        add_count_variables(self, (self.num_thresholds, num_labels) if self.multi_label else (self.num_thresholds,))
 
     @torch.no_grad()
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -181,7 +236,7 @@ class AUC(Metric):
         self._follow_device(y_pred.device)
         if self._from_logits:
             y_pred = torch.sigmoid(y_pred)
-        counts = _confusion_counts(y_true, y_pred, torch.tensor(self._thresholds, dtype=torch.float32),
+        counts = confusion_counts(y_true, y_pred, torch.tensor(self._thresholds, dtype=torch.float32),
                                    sample_weight, multi_label=self.multi_label,
                                    label_weights=None if self.multi_label else self.label_weights)
         for variable, count in zip((self.true_positives, self.false_positives, self.true_negatives,
@@ -195,18 +250,18 @@ class AUC(Metric):
         if self.label_weights is None:
             return by_label.mean()
         weights = self.label_weights.to(by_label.device)
-        return _divide_no_nan((by_label * weights).sum(), weights.sum())
+        return divide_no_nan((by_label * weights).sum(), weights.sum())
 
     def _interpolate_pr_auc(self):
         tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
         dtp = tp[:-1] - tp[1:]
         p = tp + fp
         dp = p[:-1] - p[1:]
-        prec_slope = _divide_no_nan(dtp, torch.clamp(dp, min=0))
+        prec_slope = divide_no_nan(dtp, torch.clamp(dp, min=0))
         intercept = tp[1:] - prec_slope * p[1:]
-        safe_p_ratio = torch.where((p[:-1] > 0) & (p[1:] > 0), _divide_no_nan(p[:-1], torch.clamp(p[1:], min=0)),
+        safe_p_ratio = torch.where((p[:-1] > 0) & (p[1:] > 0), divide_no_nan(p[:-1], torch.clamp(p[1:], min=0)),
                                    torch.ones_like(p[1:]))
-        increments = _divide_no_nan(prec_slope * (dtp + intercept * torch.log(safe_p_ratio)),
+        increments = divide_no_nan(prec_slope * (dtp + intercept * torch.log(safe_p_ratio)),
                                     torch.clamp(tp[1:] + fn[1:], min=0))
         return self._reduce_labels(increments)
 
@@ -214,11 +269,11 @@ class AUC(Metric):
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolate_pr_auc()
         tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
-        recall = _divide_no_nan(tp, tp + fn)
+        recall = divide_no_nan(tp, tp + fn)
         if self.curve == "ROC":
-            x, y = _divide_no_nan(fp, fp + tn), recall
+            x, y = divide_no_nan(fp, fp + tn), recall
         else:
-            x, y = recall, _divide_no_nan(tp, tp + fp)
+            x, y = recall, divide_no_nan(tp, tp + fp)
         if self.summation_method == "interpolation":
             heights = (y[:-1] + y[1:]) / 2.0
         elif self.summation_method == "minoring":

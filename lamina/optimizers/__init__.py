@@ -8,18 +8,20 @@ in a plain PyTorch loop: ``opt.build(model.parameters())`` then ``opt.step()``.
 import torch
 
 from lamina.optimizers import schedules
-from lamina.optimizers.adam import Adam, Adamax, AdamW, Nadam
+from lamina.optimizers.adafactor import Adafactor
+from lamina.optimizers.adam import Adam, Adamax, AdamW, Lamb, Nadam
 from lamina.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from lamina.optimizers.base import Optimizer
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.muon import Muon
 from lamina.optimizers.sgd import SGD
 from lamina.optimizers.torch_optimizer import TorchOptimizer
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 ALL_OPTIMIZERS = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam,
-                                                Ftrl, Lion, LossScaleOptimizer)}
+                                                Ftrl, Lion, LossScaleOptimizer, Adafactor, Lamb, Muon)}
 # Keras resolves the lower-case names, e.g. "adam" or "rmsprop".
 _BY_LOWER_NAME = {name.lower(): cls for name, cls in ALL_OPTIMIZERS.items()}
 
@@ -55,4 +57,4 @@ def get(identifier):
 
 
 __all__ = ["Optimizer", "TorchOptimizer", "LossScaleOptimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
-           "Lion", "schedules", "get", "serialize", "deserialize"]
+           "Lion", "Adafactor", "Lamb", "Muon", "schedules", "get", "serialize", "deserialize"]

@@ -1,4 +1,4 @@
-"""The Adam family with Keras's formulas: Adam, AdamW, Adamax, Nadam.
+"""The Adam family with Keras's formulas: Adam, AdamW, Adamax, Nadam, Lamb.
 
 Keras puts epsilon outside the root and folds the bias corrections into the
 step size: ``w -= lr_t * m / (sqrt(v) + epsilon)`` with
@@ -128,3 +128,24 @@ class Nadam(_Moments):
         v_hats = torch._foreach_div(velocities, (1 - beta_2_power).item())
         denominators = torch._foreach_add(torch._foreach_sqrt(v_hats), self.epsilon)
         torch._foreach_sub_(variables, torch._foreach_div(torch._foreach_mul(m_hats, lr), denominators))
+
+
+@registry.register_builtin("keras.optimizers")
+class Lamb(_Moments):
+    """Adam's bias-corrected step scaled per variable by the trust ratio ``||w|| / ||step||`` (1 when
+    either norm is 0): ``step = m_hat / (sqrt(v_hat) + epsilon)``, ``w -= ratio * lr * step``."""
+
+    def _update(self, grads, variables, lr):
+        step = f32(int(self._iterations) + 1)
+        beta_1_power = torch.pow(f32(self.beta_1), step).item()
+        beta_2_power = torch.pow(f32(self.beta_2), step).item()
+        momentums, velocities = self._update_moments(grads, variables)
+        m_hats = torch._foreach_div(momentums, 1.0 - beta_1_power)
+        denominators = torch._foreach_add(torch._foreach_sqrt(torch._foreach_div(velocities, 1.0 - beta_2_power)),
+                                          self.epsilon)
+        updates = torch._foreach_div(m_hats, denominators)
+        weight_norms = torch._foreach_norm(variables)
+        update_norms = torch._foreach_norm(updates)
+        for variable, update, w_norm, g_norm in zip(variables, updates, weight_norms, update_norms):
+            ratio = torch.where((w_norm > 0) & (g_norm > 0), w_norm / g_norm, torch.ones_like(w_norm))
+            variable.sub_(update * (ratio * lr))

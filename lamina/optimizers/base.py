@@ -239,14 +239,18 @@ class Optimizer:
             grads = torch._foreach_div(grads, self.loss_scale_factor)
         grads = self._clip_gradients(grads)
         lr = self._current_learning_rate()
-        if self.weight_decay is not None:
-            torch._foreach_mul_(variables, (1 - self.weight_decay * f32(lr)).item())
+        self._apply_weight_decay(variables, lr)
         self._update(grads, variables, lr)
         if self.use_ema:
             self._update_moving_average()
         self._iterations += 1
         if self._constrained:
             apply_constraints(variables, self._constrained)
+
+    def _apply_weight_decay(self, variables, lr):
+        """``w *= 1 - weight_decay * lr`` (Keras decays before the update); Muon decays per variable kind."""
+        if self.weight_decay is not None:
+            torch._foreach_mul_(variables, (1 - self.weight_decay * f32(lr)).item())
 
     def _update(self, grads, variables, lr):
         """Subclasses: update ``variables`` (and their slots) in place from ``grads`` at learning rate ``lr``."""

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import torch
 
-from lamina import tree
+from lamina import config, tree
 from lamina.dtypes import is_string_array
 
 
@@ -230,6 +230,15 @@ def _as_arrays(value):
     if isinstance(value, dict):
         return {key: _as_arrays(item) for key, item in value.items()}
     return value
+
+
+def limit_steps(adapter):
+    """Caps ``adapter``'s batches per epoch at ``lamina.config.max_steps_per_epoch()`` when one is set."""
+    cap = config.max_steps_per_epoch()
+    if cap and (adapter.num_batches is None or cap < adapter.num_batches):
+        warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
+        adapter.num_batches = cap
+    return adapter
 
 
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None):

@@ -30,7 +30,7 @@ import warnings
 
 import torch
 
-from lamina import losses, optimizers, tree
+from lamina import config, losses, optimizers, tree
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs, pythonify_logs
 from lamina.dtypes import standardize_dtype
@@ -335,6 +335,7 @@ class Trainer:
                                  f"`validation_data` instead. Received x of type {type(x).__name__}.")
             train, validation = adapter.split(validation_split, validation_batch_size)
             train.num_batches = steps_per_epoch or train.num_batches
+            validation = data_module.limit_steps(validation)
         else:
             train = data_module.make_adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight)
             validation = None
@@ -342,6 +343,11 @@ class Trainer:
                 validation = data_module.make_adapter(*data_module.unpack_x_y_sample_weight(validation_data),
                                                       batch_size=validation_batch_size or batch_size,
                                                       steps=validation_steps)
+                validation = data_module.limit_steps(validation)
+        train = data_module.limit_steps(train)
+        if config.max_epochs() and config.max_epochs() < epochs:
+            warnings.warn(f"Limiting epochs to {config.max_epochs()}", stacklevel=2)
+            epochs = config.max_epochs()
         verbose = _resolve_verbose(verbose)
         callbacks = _callback_list(callbacks, self, add_history=True, verbose=verbose, epochs=epochs,
                                    steps=train.num_batches)
@@ -403,7 +409,7 @@ class Trainer:
         steps = arguments.positive_int_or_none("evaluate", "steps", steps)
         verbose = arguments.verbose("evaluate", verbose)
         callbacks = arguments.callbacks("evaluate", callbacks)
-        adapter = data_module.make_adapter(x, y, sample_weight, batch_size, steps)
+        adapter = data_module.limit_steps(data_module.make_adapter(x, y, sample_weight, batch_size, steps))
         verbose = _resolve_verbose(verbose)
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="test")
         device = self._prepare(adapter)
@@ -417,7 +423,7 @@ class Trainer:
         steps = arguments.positive_int_or_none("predict", "steps", steps)
         verbose = arguments.verbose("predict", verbose)
         callbacks = arguments.callbacks("predict", callbacks)
-        adapter = data_module.make_adapter(x, batch_size=batch_size, steps=steps)
+        adapter = data_module.limit_steps(data_module.make_adapter(x, batch_size=batch_size, steps=steps))
         verbose = _resolve_verbose(verbose)
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="predict")
         device = self._device() or torch.device("cpu")

@@ -90,13 +90,13 @@ def test_state_dict_copies_and_pickles_keep_variables():
     restored = pickle.loads(pickle.dumps(model))
     for other in (clone, restored):
         assert [w.path for w in other.weights] == _paths(model)
-        assert all(isinstance(w, lamina.engine.variable.Variable) for w in other.weights)
+        assert all(isinstance(w, lamina.variables.Variable) for w in other.weights)
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     buffer.seek(0)
     model.load_state_dict(torch.load(buffer))
     model.double()
-    assert all(isinstance(w, lamina.engine.variable.Variable) for w in model.weights)  # buffers too
+    assert all(isinstance(w, lamina.variables.Variable) for w in model.weights)  # buffers too
     assert model.layers[1].moving_mean.dtype == torch.float64 and model.layers[1].moving_mean.path
 
 

@@ -89,3 +89,9 @@ class Conv3D(BaseConv):
     """
 
     rank = 3
+
+
+# Keras's alternative names: the same classes, found under these names in configs too.
+Convolution1D = register_builtin("keras.layers", name="Convolution1D")(Conv1D)
+Convolution2D = register_builtin("keras.layers", name="Convolution2D")(Conv2D)
+Convolution3D = register_builtin("keras.layers", name="Convolution3D")(Conv3D)

@@ -127,3 +127,9 @@ class Conv3DTranspose(BaseConvTranspose):
     """
 
     rank = 3
+
+
+# Keras's alternative names: the same classes, found under these names in configs too.
+Convolution1DTranspose = register_builtin("keras.layers", name="Convolution1DTranspose")(Conv1DTranspose)
+Convolution2DTranspose = register_builtin("keras.layers", name="Convolution2DTranspose")(Conv2DTranspose)
+Convolution3DTranspose = register_builtin("keras.layers", name="Convolution3DTranspose")(Conv3DTranspose)

@@ -75,3 +75,8 @@ class SeparableConv2D(BaseSeparableConv):
     """
 
     rank = 2
+
+
+# Keras's alternative names: the same classes, found under these names in configs too.
+SeparableConvolution1D = register_builtin("keras.layers", name="SeparableConvolution1D")(SeparableConv1D)
+SeparableConvolution2D = register_builtin("keras.layers", name="SeparableConvolution2D")(SeparableConv2D)
