@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
+from lamina.distribution import process_group, replica
 from lamina.layers.serialization import deserialize
 from lamina.saving.atomic import atomic_write
 from lamina.serialization import serialize_keras_object
@@ -94,7 +95,8 @@ def save_model(model, filepath, overwrite=True):
             archive.writestr(_CONFIG, config)
             archive.writestr(_WEIGHTS, weights)
 
-    atomic_write(filepath, write, overwrite)
+    # A model trained under a distribution is saved by process 0; every process calls save (Keras's rule).
+    process_group.write_once(lambda: atomic_write(filepath, write, overwrite), replica.is_replicated(model))
 
 
 def _read_archive(filepath):
@@ -147,7 +149,8 @@ def save_weights(model, filepath, overwrite=True):
     if not filepath.endswith(WEIGHTS_SUFFIX):
         raise ValueError(f"The filename must end in {WEIGHTS_SUFFIX!r}. Received: filepath={filepath!r}")
     payload = _safetensors_bytes(model)
-    atomic_write(filepath, lambda handle: handle.write(payload), overwrite)
+    process_group.write_once(lambda: atomic_write(filepath, lambda handle: handle.write(payload), overwrite),
+                             replica.is_replicated(model))
 
 
 def load_weights(model, filepath):
