@@ -15,9 +15,6 @@ from lamina import tree
 from lamina.distribution import process_group
 from lamina.distribution.sharding import shard_bounds
 
-_AGGREGATIONS = ("sum", "mean", "only_first_replica", "none")
-
-
 def leaf_metrics(metrics):
     """The metrics holding state: a container (Keras's ``CompileMetrics``) stands for the metrics it holds."""
     for metric in metrics:
@@ -34,11 +31,7 @@ def _states(metrics):
     for metric in leaf_metrics(metrics):
         variables = list(metric.variables)
         aggregations = list(getattr(metric, "variable_aggregations", None) or ["sum"] * len(variables))
-        for variable, aggregation in zip(variables, aggregations):
-            if aggregation not in _AGGREGATIONS:
-                raise ValueError(f"Metric '{metric.name}': unknown aggregation {aggregation!r} for a state variable; "
-                                 f"expected one of {_AGGREGATIONS}.")
-            states.append((variable, aggregation))
+        states.extend(zip(variables, aggregations))
     return states
 
 

@@ -13,6 +13,7 @@ from lamina import registry
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 MODULE = "keras.metrics"
+AGGREGATIONS = ("sum", "mean", "only_first_replica", "none")
 
 
 def as_float_tensor(x, dtype=torch.float32, device=None):
@@ -29,16 +30,30 @@ class Metric:
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.dtype = dtype or config.floatx()
         self._variables = []
+        self._aggregations = []
 
-    def add_variable(self, shape=(), name=None, initial=0.0):
-        """A zero-initialised state tensor, tracked in ``variables`` and zeroed by ``reset_state``."""
+    def add_variable(self, shape=(), name=None, initial=0.0, aggregation="sum"):
+        """A zero-initialised state tensor, tracked in ``variables`` and zeroed by ``reset_state``.
+
+        ``aggregation`` (Keras's argument) combines the state over processes under a distribution
+        before ``result()``: "sum" (totals, counts), "mean", "only_first_replica" or "none".
+        """
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"{type(self).__name__}.add_variable: aggregation must be one of {AGGREGATIONS}. "
+                             f"Received: aggregation={aggregation!r}")
         variable = torch.full(tuple(shape), initial, dtype=getattr(torch, self.dtype))
         self._variables.append(variable)
+        self._aggregations.append(aggregation)
         return variable
 
     @property
     def variables(self):
         return list(self._variables)
+
+    @property
+    def variable_aggregations(self):
+        """The ``aggregation`` of each of ``variables``, in the same order."""
+        return list(self._aggregations)
 
     def _follow_device(self, device):
         """Moves the state to ``device`` (the inputs') the first time they differ."""

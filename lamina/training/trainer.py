@@ -304,9 +304,11 @@ class Trainer:
             self._compile_metrics.build(y, self.compute_output_spec(specs))
 
     def _get_metrics_result_or_logs(self, logs):
-        """The model's metrics when the step's logs name exactly them (Keras's rule), else the logs."""
+        """The model's metrics when the step's logs name exactly them (Keras's rule; a nested dict, such as
+        ``{m.name: m.result() for m in self.metrics}`` gives, names its keys), else the logs. (Under a
+        distribution the metrics are then read over all processes.)"""
         results = self.get_metrics_result()
-        if isinstance(logs, MetricResults) or isinstance(logs, dict) and set(logs) == set(results):
+        if isinstance(logs, MetricResults) or isinstance(logs, dict) and set(_log_names(logs)) == set(results):
             return results
         return logs
 
@@ -475,6 +477,12 @@ def _callback_list(callbacks, model, add_history=False, verbose=1, **params):
         return callbacks
     return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
                         verbose=verbose, **params)
+
+
+def _log_names(logs):
+    """The names of a step's logs, nested dicts flattened (as ``pythonify_logs`` flattens them)."""
+    return [name for key, value in logs.items()
+            for name in (_log_names(value) if isinstance(value, dict) else [key])]
 
 
 def _resolve_verbose(verbose):
