@@ -152,6 +152,49 @@ def callbacks(directory):
     return {"early": early, "stopped": _results(model, history)}
 
 
+# Scripts whose results on several processes equal a single process's.
 SCENARIOS = {name: globals()[name] for name in ("sgd_validation_class_weight", "adam_sample_weight_padded",
                                                 "other_inputs", "custom_train_step", "synchronized_batch_norm",
                                                 "callbacks")}
+
+
+class _KillAt(lamina.callbacks.Callback):
+    """Ends the last process abruptly at batch 1 of epoch ``epoch`` (a machine lost mid-epoch)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.current = epoch, -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.current == self.epoch and batch == 1 and \
+                lamina.distribution.process_id() == lamina.distribution.num_processes() - 1:
+            os._exit(3)
+
+
+def _backed_up_fit(backup_dir, kill_at=None):
+    x, y = _data(80, seed=8)
+    set_random_seed(11)
+    model = lamina.Sequential([layers.Input((5,)), layers.Dense(16, activation="relu"), layers.Dropout(0.3),
+                               layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    callbacks = [lamina.callbacks.BackupAndRestore(backup_dir)] + ([_KillAt(kill_at)] if kill_at is not None else [])
+    history = model.fit(x, y, batch_size=16, epochs=4, verbose=0, callbacks=callbacks)
+    return {"weights": [w.tolist() for w in model.get_weights()], "epochs": history.epoch,
+            "loss": history.history["loss"]}
+
+
+def interrupted(directory):
+    """Killed at epoch 2 when KILL_AT_EPOCH is set; run again, it resumes from the epoch-1 backup."""
+    kill_at = os.environ.get("KILL_AT_EPOCH")
+    return _backed_up_fit(os.path.join(directory, "interrupted"), int(kill_at) if kill_at else None)
+
+
+def uninterrupted(directory):
+    return _backed_up_fit(os.path.join(directory, "uninterrupted"))
+
+
+# Scripts for the fault-tolerance test: not compared with a single process (dropout draws differ).
+ALL = dict(SCENARIOS, interrupted=interrupted, uninterrupted=uninterrupted)

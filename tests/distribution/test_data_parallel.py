@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
+import lamina
 from distribution.launch import run_processes
-from distribution.scenarios import SCENARIOS
+from distribution.scenarios import SCENARIOS, _classifier, _data
 
 NAMES = list(SCENARIOS)
 
@@ -54,3 +55,23 @@ def test_two_processes_train_as_one(job, name, tmp_path):
     for rank in range(2):
         with open(job / f"{name}.{rank}.json") as handle:
             assert_same(json.load(handle), alone, f"{name}[process {rank}]")
+
+
+def test_synchronized_batch_norm_on_two_processes_gives_keras_numbers_on_the_whole_batch(job, keras):
+    """Keras (torch backend, one process) trains the same model on whole batches; lamina's
+    BatchNormalization(synchronized=True) on 2 processes, each with part of every batch, agrees."""
+    initial = _classifier(lamina.optimizers.SGD(0.1), batch_norm=True).get_weights()
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Dense(8, activation="relu", kernel_regularizer="l2")(inputs)
+    hidden = keras.layers.BatchNormalization(momentum=0.9)(hidden)
+    reference = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+    reference.set_weights(initial)
+    reference.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy",
+                      metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    x, y = _data(71, seed=5)
+    history = reference.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    expected = {"weights": [w.tolist() for w in reference.get_weights()], "history": history.history}
+    for rank in range(2):
+        with open(job / f"synchronized_batch_norm.{rank}.json") as handle:
+            assert_same(json.load(handle), expected, f"synchronized_batch_norm[process {rank}] vs Keras")
+

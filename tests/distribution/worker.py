@@ -11,7 +11,7 @@ import scenarios
 def main(directory, names):
     rank = os.environ["RANK"]
     for name in names:
-        function = scenarios.SCENARIOS[name]
+        function = scenarios.ALL[name]
         result = function(directory) if "directory" in function.__code__.co_varnames[:1] else function()
         with open(os.path.join(directory, f"{name}.{rank}.json"), "w") as handle:
             json.dump(result, handle)
