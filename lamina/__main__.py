@@ -1,9 +1,11 @@
 """The ``lamina`` command: ``lamina demo`` (also ``python -m lamina demo``)."""
 
 import argparse
+import subprocess
 import sys
 
 from lamina.demo import run
+from lamina.distribution import process_group
 
 
 def main(argv=None):
@@ -12,9 +14,20 @@ def main(argv=None):
     demo = commands.add_parser("demo", help="train a small CNN on scikit-learn's digits, save, reload, plot")
     demo.add_argument("--epochs", type=int, default=12)
     demo.add_argument("--output-dir", default=".", help="where the model file and the PNG go (default: .)")
+    demo.add_argument("--processes", type=int, default=1,
+                      help="train data-parallel on this many local processes, started by torchrun (default: 1)")
     arguments = parser.parse_args(argv)
+    if arguments.processes > 1 and not process_group.launched():
+        return _torchrun(arguments.processes, ["demo", "--epochs", str(arguments.epochs),
+                                               "--output-dir", arguments.output_dir])
     result = run(output_dir=arguments.output_dir, epochs=arguments.epochs)
     return 0 if result["accuracy"] >= 0.95 else 1
+
+
+def _torchrun(processes, command):
+    """Runs ``lamina <command>`` on ``processes`` local processes with PyTorch's launcher; its exit status."""
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+    return subprocess.call(launcher + ["-m", "lamina"] + command)
 
 
 if __name__ == "__main__":
