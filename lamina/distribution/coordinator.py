@@ -72,6 +72,8 @@ class Coordinator:
         device = process_group.local_device()
         if device.type == "cuda" and model._device() != device:
             model.to(device)
+        if distribution.weights == "shard" and model.built:
+            replica.replica(model, distribution)  # before the optimizer is built on the whole weights
 
     def verbose(self, verbose):
         """``verbose`` on process 0; 0 (no progress bar) elsewhere."""
@@ -88,11 +90,9 @@ class Coordinator:
             self.shards.append(shard)
 
     def train_step(self, step):
-        options = getattr(self.distribution, "ddp_options", {})
-
         def distributed_train_step(data):
             self._build(data)
-            model_replica = replica.replica(self.model, options)
+            model_replica = replica.replica(self.model, self.distribution)
             if self.shard.padded:
                 with reduction.metric_updates_undone(self.model.metrics):
                     return _run(model_replica, step, data, 0.0)
@@ -127,7 +127,7 @@ class Coordinator:
     def reduce_logs(self, compute):
         """``compute()`` (the logs) with the metrics' states summed over the processes, after the replicas'
         buffers are made equal; the same values on every process (process 0's, for values no metric holds)."""
-        if replica.is_replicated(self.model):
+        if replica.is_distributed(self.model):
             reduction.broadcast_buffers(self.model)
         with reduction.global_metric_states(self.model.metrics):
             logs = compute()

@@ -212,12 +212,25 @@ def barrier():
         dist.barrier()
 
 
+_HOST_GROUP = {}  # the gloo group for host-side decisions when the default group is nccl
+
+
+def _host_group():
+    """A group whose collectives run on the CPU: the default one, or (under nccl) a gloo group made once, so
+    agreeing on a Python bool every step does not wait for the GPU."""
+    if dist.get_backend() == "gloo":
+        return None
+    if "group" not in _HOST_GROUP:
+        _HOST_GROUP["group"] = dist.new_group(backend="gloo")
+    return _HOST_GROUP["group"]
+
+
 def any_process(flag):
     """``flag`` or-ed over the processes: the same bool everywhere."""
     if not is_initialized():
         return bool(flag)
-    value = torch.tensor([1 if flag else 0], dtype=torch.int32, device=collective_device())
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    value = torch.tensor([1 if flag else 0], dtype=torch.int32)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX, group=_host_group())
     return bool(value.item())
 
 

@@ -18,6 +18,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from lamina.distribution import process_group, replica
+from lamina.engine.weights import assign_value, full_value
 from lamina.layers.serialization import deserialize
 from lamina.saving.atomic import atomic_write
 from lamina.serialization import serialize_keras_object
@@ -37,7 +38,7 @@ def _weight_tensors(model):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and optimizer.built:
         for index, variable in enumerate(optimizer.variables):
-            tensors[f"optimizer/{index:05d}"] = variable.detach().cpu()
+            tensors[f"optimizer/{index:05d}"] = full_value(variable).detach().cpu()
     return {key: value.contiguous() for key, value in tensors.items()}
 
 
@@ -74,7 +75,7 @@ def _assign(model, tensors, filepath):
                              f"optimizer of model '{model.name}' has {len(variables)}.")
         with torch.no_grad():
             for variable, key in zip(variables, optimizer_keys):
-                variable.copy_(tensors[key].to(variable.device, variable.dtype))
+                assign_value(variable, tensors[key].to(variable.device, variable.dtype))
 
 
 def save_model(model, filepath, overwrite=True):
@@ -96,7 +97,7 @@ def save_model(model, filepath, overwrite=True):
             archive.writestr(_WEIGHTS, weights)
 
     # A model trained under a distribution is saved by process 0; every process calls save (Keras's rule).
-    process_group.write_once(lambda: atomic_write(filepath, write, overwrite), replica.is_replicated(model))
+    process_group.write_once(lambda: atomic_write(filepath, write, overwrite), replica.is_distributed(model))
 
 
 def _read_archive(filepath):
@@ -150,7 +151,7 @@ def save_weights(model, filepath, overwrite=True):
         raise ValueError(f"The filename must end in {WEIGHTS_SUFFIX!r}. Received: filepath={filepath!r}")
     payload = _safetensors_bytes(model)
     process_group.write_once(lambda: atomic_write(filepath, lambda handle: handle.write(payload), overwrite),
-                             replica.is_replicated(model))
+                             replica.is_distributed(model))
 
 
 def load_weights(model, filepath):

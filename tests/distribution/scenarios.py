@@ -152,10 +152,43 @@ def callbacks(directory):
     return {"early": early, "stopped": _results(model, history)}
 
 
+def _holds_share(model):
+    """Whether this process holds about 1/N of the weights and of the optimizer's slots (all when alone)."""
+    count = lamina.distribution.num_processes()
+    tensors = list(model.parameters()) + [v for v in getattr(model.optimizer, "variables", []) if v.ndim]
+    local = sum(t.to_local().numel() if hasattr(t, "to_local") else t.numel() for t in tensors)
+    return local / sum(t.numel() for t in tensors) <= (1.0 if count == 1 else 1.5 / count)
+
+
+def model_parallel(directory):
+    """ModelParallel: weights, gradients and optimizer slots sharded by FSDP (regularized weights, uneven
+    batches and a process without rows included); save gathers Keras-layout weights; evaluate and predict."""
+    import contextlib
+
+    sharded = lamina.distribution.ModelParallel().scope() if lamina.distribution.num_processes() > 1 \
+        else contextlib.nullcontext()
+    x, y = _data(65, seed=9)
+    results = {}
+    with sharded:
+        for name, optimizer in (("adam", lambda model: lamina.optimizers.Adam(0.01)),
+                                ("torch_sgd", lambda model: torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))):
+            model = _classifier(lamina.optimizers.SGD(0.1))
+            model.compile(optimizer=optimizer(model), loss="binary_crossentropy", metrics=["accuracy"])
+            history = model.fit(x, y, batch_size=32, epochs=2, validation_split=0.2, verbose=0)
+            results[f"{name}_holds_its_share"] = _holds_share(model)
+            path = os.path.join(directory, f"{name}.lamina")
+            model.save(path)
+            reloaded = lamina.models.load_model(path, compile=False)
+            results[name] = _results(model, history, reloaded=[w.tolist() for w in reloaded.get_weights()],
+                                     evaluation=model.evaluate(x, y, batch_size=16, verbose=0),
+                                     predictions=model.predict(x[:9], batch_size=4, verbose=0).tolist())
+    return results
+
+
 # Scripts whose results on several processes equal a single process's.
 SCENARIOS = {name: globals()[name] for name in ("sgd_validation_class_weight", "adam_sample_weight_padded",
                                                 "other_inputs", "custom_train_step", "synchronized_batch_norm",
-                                                "callbacks")}
+                                                "callbacks", "model_parallel")}
 
 
 class _KillAt(lamina.callbacks.Callback):

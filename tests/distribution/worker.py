@@ -12,7 +12,7 @@ def main(directory, names):
     rank = os.environ["RANK"]
     for name in names:
         function = scenarios.ALL[name]
-        result = function(directory) if "directory" in function.__code__.co_varnames[:1] else function()
+        result = function(directory) if function.__code__.co_argcount else function()
         with open(os.path.join(directory, f"{name}.{rank}.json"), "w") as handle:
             json.dump(result, handle)
 
