@@ -57,7 +57,10 @@ def adam_sample_weight_padded():
     test_x, test_y = _data(67, seed=2)
     evaluation = model.evaluate(test_x, test_y, batch_size=16, verbose=0, return_dict=True)
     predictions = model.predict(test_x, batch_size=7, verbose=0)
-    return _results(model, history, evaluation=evaluation, predictions=predictions.tolist())
+    single_batch = {"train": model.train_on_batch(test_x[:9], test_y[:9], return_dict=True),
+                    "test": model.test_on_batch(test_x[:5], test_y[:5], return_dict=True),
+                    "predict": model.predict_on_batch(test_x[:3]).tolist()}
+    return _results(model, history, evaluation=evaluation, predictions=predictions.tolist(), single_batch=single_batch)
 
 
 class _Batches(lamina.utils.PyDataset):
@@ -79,8 +82,21 @@ def _repeating_batches(x, y, batch_size):
             yield x[start:start + batch_size], y[start:start + batch_size]
 
 
+class _Subclassed(lamina.Model):
+    """Not built until its first batch (a generator cannot build it before)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = layers.Dense(8, activation="relu")
+        self.out = layers.Dense(1, activation="sigmoid")
+
+    def call(self, inputs):
+        return self.out(self.hidden(inputs))
+
+
 def other_inputs():
-    """A torch Dataset (each process loads only its rows), a shuffled PyDataset and a generator."""
+    """A torch Dataset (each process loads only its rows), a shuffled PyDataset and a generator; a
+    subclassed model built by its first batch."""
     x, y = _data(70, seed=3)
     results = {}
     dataset = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
@@ -91,6 +107,11 @@ def other_inputs():
         model = _classifier(lamina.optimizers.SGD(0.05, momentum=0.5))
         history = model.fit(epochs=2, verbose=0, **arguments)
         results[name] = _results(model, history)
+    set_random_seed(7)
+    model = _Subclassed()
+    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(_repeating_batches(x, y, 20), steps_per_epoch=4, epochs=2, verbose=0)
+    results["subclassed_generator"] = _results(model, history)
     return results
 
 

@@ -54,3 +54,17 @@ def test_a_shuffling_dataloader_is_refused_with_the_remedy():
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(4, 1)), shuffle=True)
     with pytest.raises(ValueError, match="Pass the Dataset itself.*DistributedSampler"):
         ShardedData(data_module.make_adapter(loader), 0, 2, lambda shard: None)
+
+
+def test_a_dataloader_with_a_distributed_sampler_is_already_per_process_and_gets_its_epoch():
+    dataset = torch.utils.data.TensorDataset(torch.arange(8.0)[:, None])
+    sampler = torch.utils.data.DistributedSampler(dataset, num_replicas=2, rank=1, shuffle=True, seed=3)
+    shards = []
+    sharded = ShardedData(data_module.make_adapter(torch.utils.data.DataLoader(dataset, batch_size=2,
+                                                                               sampler=sampler)), 1, 2, shards.append)
+    epochs = []
+    for _ in range(2):
+        rows = [batch[0].reshape(-1).tolist() for batch in sharded]
+        epochs.append((sampler.epoch, rows))
+    assert [epoch for epoch, _ in epochs] == [0, 1] and epochs[0][1] != epochs[1][1]
+    assert all(shard.gradient_factor == 1.0 and not shard.padded for shard in shards) and len(shards) == 4
