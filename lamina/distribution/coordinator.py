@@ -17,8 +17,6 @@ from lamina.distribution.sharding import OWN_BATCH, ShardedData
 class LocalCoordinator:
     """No distribution: every hook leaves things as they are."""
 
-    active = False
-
     @staticmethod
     def verbose(verbose):
         return verbose
@@ -59,8 +57,6 @@ def coordinator(model):
 
 class Coordinator:
     """``model`` under ``distribution`` for one loop (see the module docstring)."""
-
-    active = True
 
     def __init__(self, model, distribution):
         process_group.initialize()
