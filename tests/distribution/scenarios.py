@@ -132,9 +132,10 @@ class _KerasStepModel(lamina.Model):
 
 
 def custom_train_step():
+    """Keras's custom-step idiom, with validation_data."""
     x, y = _data(90, seed=4)
     model = _classifier(lamina.optimizers.RMSprop(0.01), model_class=_KerasStepModel)
-    history = model.fit(x, y, batch_size=24, epochs=2, verbose=0)
+    history = model.fit(x, y, batch_size=24, epochs=2, verbose=0, validation_data=_data(23, seed=10))
     return _results(model, history)
 
 
@@ -156,18 +157,23 @@ class _StopOnLastProcess(lamina.callbacks.Callback):
 
 
 def callbacks(directory):
-    """EarlyStopping, ModelCheckpoint, CSVLogger; a stop decided on the last process alone."""
+    """EarlyStopping, ModelCheckpoint, CSVLogger (only process 0 writes); a stop decided on the last
+    process alone."""
+    from unittest import mock
+
     x, y = _data(96, seed=6)
     model = _classifier(lamina.optimizers.SGD(0.5, momentum=0.9))
     checkpoint = os.path.join(directory, "best.lamina")
     csv_logger = lamina.callbacks.CSVLogger(os.path.join(directory, "log.csv"))
-    history = model.fit(x, y, batch_size=16, epochs=8, validation_split=0.25, verbose=0, callbacks=[
-        lamina.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=0.02, restore_best_weights=True),
-        lamina.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True),
-        csv_logger])
+    with mock.patch.object(os, "replace", wraps=os.replace) as renames:  # every atomic write ends in one
+        history = model.fit(x, y, batch_size=16, epochs=8, validation_split=0.25, verbose=0, callbacks=[
+            lamina.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=0.02, restore_best_weights=True),
+            lamina.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True),
+            csv_logger])
+    writer = lamina.distribution.is_writing_process()
     early = _results(model, history, checkpoint=[w.tolist() for w in lamina.models.load_model(checkpoint)
                                                  .get_weights()],
-                     csv_written_by_process_0_alone=(csv_logger.keys is not None) == lamina.distribution.is_writing_process())
+                     files_written_by_process_0_alone=(renames.call_count > 0) == writer == (csv_logger.keys is not None))
     model = _classifier(lamina.optimizers.SGD(0.1))
     history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[_StopOnLastProcess()])
     return {"early": early, "stopped": _results(model, history)}
