@@ -67,7 +67,7 @@ class Coordinator:
         self._record = False
         device = process_group.local_device()
         if device.type == "cuda" and model._device() != device:
-            model.to(device)
+            _move(model, device)
         if distribution.weights == "shard" and model.built:
             replica.replica(model, distribution)  # before the optimizer is built on the whole weights
 
@@ -134,6 +134,15 @@ class Coordinator:
         if not outputs or any(shard is OWN_BATCH for shard in self.shards):
             return outputs
         return reduction.gather_predictions(outputs, self.shards)
+
+
+def _move(model, device):
+    """``model`` (and the state of an optimizer already built on it) moved to this process's GPU."""
+    model.to(device)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        optimizer._rebind({id(weight): weight for weight in model.parameters()},
+                          lambda state, weight: state.to(weight.device))
 
 
 def _run(model_replica, step, data, factor):
