@@ -76,6 +76,7 @@ class Coordinator:
         return verbose if self.index == 0 else 0
 
     def distribute(self, adapter):
+        """``adapter``'s batches cut to this process's part (None stays None)."""
         if adapter is None:
             return None
         return ShardedData(adapter, self.index, self.count, self._on_shard, self.distribution.auto_shard_dataset)
@@ -85,14 +86,21 @@ class Coordinator:
         if self._record:
             self.shards.append(shard)
 
+    def _counted(self, run):
+        """``run()``; on a process running a stand-in sample (no rows of its own), its metric updates undone."""
+        if not self.shard.padded:
+            return run()
+        with reduction.metric_updates_undone(self.model.metrics):
+            return run()
+
     def train_step(self, step):
+        """``step`` through the model's replica, its gradients weighted by this process's share of the batch."""
         def distributed_train_step(data):
             self._build(data)
             model_replica = replica.replica(self.model, self.distribution)
-            if self.shard.padded:
-                with reduction.metric_updates_undone(self.model.metrics):
-                    return _run(model_replica, step, data, 0.0)
-            return _run(model_replica, step, data, self.shard.gradient_factor)
+            if model_replica is None:
+                return self._counted(lambda: step(data))
+            return self._counted(lambda: model_replica.run(step, data, self.shard.gradient_factor))
 
         return distributed_train_step
 
@@ -104,13 +112,7 @@ class Coordinator:
                 self.model(inputs, training=False)
 
     def test_step(self, step):
-        def distributed_test_step(data):
-            if self.shard.padded:
-                with reduction.metric_updates_undone(self.model.metrics):
-                    return step(data)
-            return step(data)
-
-        return distributed_test_step
+        return lambda data: self._counted(lambda: step(data))
 
     def predict_step(self, step):
         self._record = True
@@ -143,10 +145,4 @@ def _move(model, device):
     if optimizer is not None:
         optimizer._rebind({id(weight): weight for weight in model.parameters()},
                           lambda state, weight: state.to(weight.device))
-
-
-def _run(model_replica, step, data, factor):
-    if model_replica is None:
-        return step(data)
-    return model_replica.run(step, data, factor)
 

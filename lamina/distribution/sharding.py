@@ -12,6 +12,8 @@ the step on the batch's first sample with a gradient factor of 0, and its metric
 undone, so every process makes the same collective calls and nothing is counted twice.
 """
 
+import collections
+
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
@@ -99,7 +101,7 @@ class ShardedData:
     def __init__(self, adapter, index, count, on_shard, auto_shard=True):
         self.adapter, self.index, self.count, self.on_shard = adapter, index, count, on_shard
         self.num_batches = adapter.num_batches
-        self._pending = []  # shards chosen by select_indices, in the order their batches arrive
+        self._pending = collections.deque()  # shards chosen by select_indices, in the order their batches arrive
         self._epoch = 0
         source = getattr(adapter, "data", None)
         self.own_batches = not auto_shard or isinstance(_sampler(source), DistributedSampler)
@@ -129,7 +131,7 @@ class ShardedData:
             if self.own_batches:
                 shard = OWN_BATCH
             elif self._pending:
-                shard = self._pending.pop(0)
+                shard = self._pending.popleft()
             else:
                 shard = Shard.of(_first_size(batch), self.index, self.count)
                 batch = take_rows(batch, shard.rows())

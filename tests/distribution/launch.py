@@ -15,7 +15,7 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def run_processes(arguments, count=2, timeout=60, collective_timeout=30, environment=None):
+def run_processes(arguments, count=2, timeout=90, collective_timeout=60, environment=None):
     """Runs ``python <arguments>`` as ``count`` processes of one job; returns their return codes and outputs.
 
     When one process fails, the others are stopped (as torchrun does). Raises AssertionError naming the
