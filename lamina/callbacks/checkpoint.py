@@ -46,7 +46,8 @@ class ModelCheckpoint(Callback):
         if self.save_freq != "epoch":
             self._batches_seen += 1
             if self._batches_seen % self.save_freq == 0:
-                self._save(self._epoch, batch, dict(logs or {}))
+                # A batch's logs are each process's own: decide on process 0's, so all save (collectively) or none.
+                self._save(self._epoch, batch, process_group.broadcast_object(dict(logs or {})))
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":

@@ -156,9 +156,21 @@ class _StopOnLastProcess(lamina.callbacks.Callback):
             self.model.stop_training = True
 
 
+class _ProcessOwnLog(lamina.callbacks.Callback):
+    """A batch log that improves on process 0 and worsens elsewhere (batch logs are each process's own)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        logs["own"] = self.seen if lamina.distribution.process_id() == 0 else -self.seen
+
+
 def callbacks(directory):
-    """EarlyStopping, ModelCheckpoint, CSVLogger (only process 0 writes); a stop decided on the last
-    process alone."""
+    """EarlyStopping, ModelCheckpoint (per epoch, and every 3 batches on a batch log that differs between
+    processes), CSVLogger (only process 0 writes); a stop decided on the last process alone."""
     from unittest import mock
 
     x, y = _data(96, seed=6)
@@ -169,6 +181,10 @@ def callbacks(directory):
         history = model.fit(x, y, batch_size=16, epochs=8, validation_split=0.25, verbose=0, callbacks=[
             lamina.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=0.02, restore_best_weights=True),
             lamina.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", save_best_only=True),
+            _ProcessOwnLog(),
+            lamina.callbacks.ModelCheckpoint(os.path.join(directory, "batches.weights.safetensors"),
+                                             monitor="own", mode="max", save_best_only=True, save_weights_only=True,
+                                             save_freq=3),
             csv_logger])
     writer = lamina.distribution.is_writing_process()
     early = _results(model, history, checkpoint=[w.tolist() for w in lamina.models.load_model(checkpoint)
