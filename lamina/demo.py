@@ -1,14 +1,15 @@
 """``lamina demo``: a small CNN learns scikit-learn's 8x8 handwritten digits in a few seconds.
 
 Trains with a progress bar, prints the test accuracy, saves the model, reloads it and checks the
-predictions match, and writes the training curves as a PNG.
+predictions match, and writes the training curves as a PNG. Unchanged, it trains data-parallel when
+started by ``torchrun`` (``lamina demo --processes 2`` does that): process 0 prints and plots.
 """
 
 import os
 
 import numpy as np
 
-from lamina import layers
+from lamina import distribution, layers
 from lamina.models import Sequential, load_model
 from lamina.utils.plotting import plot_history
 from lamina.utils.rng import set_random_seed
@@ -36,11 +37,12 @@ def run(output_dir=".", epochs=12, verbose="auto", seed=0):
         layers.Dense(10, activation="softmax"),
     ], name="digits_cnn")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    print(model.summary_string())
+    report = print if distribution.is_writing_process() else _silent
+    report(model.summary_string())
     history = model.fit(images[train], labels[train], batch_size=32, epochs=epochs, validation_split=0.1,
                         verbose=verbose)
     _, accuracy = model.evaluate(images[test], labels[test], verbose=0)
-    print(f"Test accuracy: {accuracy:.4f}")
+    report(f"Test accuracy: {accuracy:.4f}")
 
     os.makedirs(output_dir, exist_ok=True)
     model_path = os.path.join(output_dir, "digits_cnn.lamina")
@@ -48,7 +50,14 @@ def run(output_dir=".", epochs=12, verbose="auto", seed=0):
     reloaded = load_model(model_path)
     if not np.allclose(reloaded.predict(images[test], verbose=0), model.predict(images[test], verbose=0), atol=1e-6):
         raise RuntimeError(f"The model reloaded from {model_path} predicts differently from the trained one.")
-    print(f"Saved and reloaded {model_path}: predictions match.")
-    plot_path = plot_history(history, os.path.join(output_dir, "digits_training.png"))
-    print(f"Training curves: {plot_path}")
+    report(f"Saved and reloaded {model_path}: predictions match.")
+    plot_path = os.path.join(output_dir, "digits_training.png")
+    if distribution.is_writing_process():
+        plot_history(history, plot_path)
+    report(f"Training curves: {plot_path}")
+    distribution.barrier()  # the processes end together: none is stopped while process 0 still writes
     return {"accuracy": accuracy, "model_path": model_path, "plot_path": plot_path}
+
+
+def _silent(*args, **kwargs):
+    """``print`` on the processes other than process 0."""

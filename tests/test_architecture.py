@@ -19,6 +19,7 @@ FLOORS = [
     {"ops", "activations", "initializers", "regularizers", "constraints", "random", "variables"},
     {"losses", "metrics", "optimizers"},
     {"engine"},
+    {"distribution"},
     {"layers"},
     {"saving"},
     {"callbacks"},

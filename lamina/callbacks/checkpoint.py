@@ -8,6 +8,7 @@ import torch
 
 from lamina.callbacks.base import Callback
 from lamina.callbacks.monitoring import monitor_mode
+from lamina.distribution import process_group
 from lamina.saving.atomic import atomic_write
 from lamina.saving.api import CHECKPOINT_SUFFIXES, WEIGHTS_SUFFIXES
 from lamina.saving.model_file import WEIGHTS_SUFFIX
@@ -47,7 +48,8 @@ class ModelCheckpoint(Callback):
         if self.save_freq != "epoch":
             self._batches_seen += 1
             if self._batches_seen % self.save_freq == 0:
-                self._save(self._epoch, batch, dict(logs or {}))
+                # A batch's logs are each process's own: decide on process 0's, so all save (collectively) or none.
+                self._save(self._epoch, batch, process_group.broadcast_object(dict(logs or {})))
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
@@ -82,7 +84,8 @@ class BackupAndRestore(Callback):
 
     The backup holds the weights, the optimizer state and torch's random state, so a resumed ``fit``
     (shuffling and dropout included) ends with the same weights as an uninterrupted one. It is deleted
-    when ``fit`` completes (``delete_checkpoint=True``).
+    when ``fit`` completes (``delete_checkpoint=True``). Under a distribution, process 0 writes it with
+    every process's random state, and each process resumes from its own.
     """
 
     def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
@@ -100,17 +103,25 @@ class BackupAndRestore(Callback):
         with open(self._state_path) as handle:
             state = json.load(handle)
         self.model.load_weights(self._weights_path)
-        torch.set_rng_state(torch.tensor(state["torch_rng_state"], dtype=torch.uint8))
+        states = state.get("torch_rng_states", [state["torch_rng_state"]])
+        if len(states) != process_group.num_processes():
+            warnings.warn(f"BackupAndRestore: the backup was written by {len(states)} process(es) and "
+                          f"{process_group.num_processes()} resume; every process resumes with process 0's random "
+                          "state.", stacklevel=2)
+            states = states[:1] * process_group.num_processes()
+        torch.set_rng_state(torch.tensor(states[process_group.process_id()], dtype=torch.uint8))
         self.model._initial_epoch = state["epoch"] + 1
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.backup_dir, exist_ok=True)
         self.model.save_weights(self._weights_path)
-        state = json.dumps({"epoch": epoch, "torch_rng_state": torch.get_rng_state().tolist()})
-        atomic_write(self._state_path, lambda handle: handle.write(state.encode()), overwrite=True)
+        states = process_group.gather_objects(torch.get_rng_state().tolist())
+        state = json.dumps({"epoch": epoch, "torch_rng_state": states[0], "torch_rng_states": states})
+        process_group.write_once(lambda: atomic_write(self._state_path, lambda handle: handle.write(state.encode()),
+                                                      overwrite=True))
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint:
+        if self.delete_checkpoint and process_group.is_writing_process():
             for path in (self._weights_path, self._state_path):
                 if os.path.exists(path):
                     os.remove(path)

@@ -7,6 +7,7 @@ import os
 import warnings
 
 from lamina.callbacks.base import Callback
+from lamina.distribution import process_group
 
 
 def monitor_mode(monitor, mode, owner):
@@ -157,7 +158,8 @@ class TerminateOnNaN(Callback):
 
 
 class CSVLogger(Callback):
-    """Streams each epoch's logs to a CSV file: an ``epoch`` column then the sorted metric names."""
+    """Streams each epoch's logs to a CSV file: an ``epoch`` column then the sorted metric names (written by
+    process 0 alone under a distribution)."""
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
@@ -165,11 +167,15 @@ class CSVLogger(Callback):
         self.keys = self.writer = self.file = None
 
     def on_train_begin(self, logs=None):
+        if not process_group.is_writing_process():
+            return
         append = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         self.file = open(self.filename, "a" if append else "w", newline="")
         self.keys, self.writer, self._has_header = None, None, append
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.file is None:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
@@ -180,5 +186,6 @@ class CSVLogger(Callback):
         self.file.flush()
 
     def on_train_end(self, logs=None):
-        self.file.close()
-        self.writer = None
+        if self.file is not None:
+            self.file.close()
+        self.file = self.writer = None

@@ -26,8 +26,8 @@ from lamina.dtypes import DTYPE_NAMES, STRING, TORCH_DTYPES, is_string_array
 from lamina.engine import call_context
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.node_accessors import NodeAccessors
+from lamina.engine.weights import Permuted, Structure, WeightsMixin, full_value  # noqa: F401  (Permuted is public here too)
 from lamina.variables import Variable
-from lamina.engine.weights import Permuted, Structure, WeightsMixin  # noqa: F401  (Permuted is public here too)
 from lamina.metrics.base import Metric
 from lamina.naming import to_snake_case, unique_name
 from lamina.serialization import IdentifierError, UnknownIdentifierError
@@ -256,7 +256,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
             if layer._losses and layer._loss_context is self._last_context:
                 collected.extend(layer._losses)
         for owner, name, spec in regularized:
-            collected.append(spec.regularizer(spec.layout.to_keras(getattr(owner, name))))
+            collected.append(full_value(spec.regularizer(spec.layout.to_keras(getattr(owner, name)))))
         return collected
 
     def _walk_loss_sources(self):

@@ -35,6 +35,20 @@ class Permuted:
 _UNTRACKED_SPEC = WeightSpec((), None, True, None, None)
 
 
+def full_value(tensor):
+    """The whole tensor: one sharded over processes (FSDP's DTensor) is gathered, a collective operation."""
+    return tensor.full_tensor() if hasattr(tensor, "full_tensor") else tensor
+
+
+def assign_value(target, value):
+    """``target.copy_(value)`` for a whole ``value``; a sharded ``target`` keeps this process's shard of it."""
+    if hasattr(target, "device_mesh"):
+        from torch.distributed.tensor import distribute_tensor  # a DTensor exists only once torch.distributed is used
+
+        value = distribute_tensor(value.to(target.device), target.device_mesh, target.placements, src_data_rank=None)
+    target.copy_(value)
+
+
 class Structure:
     """A counter bumped whenever any layer's weights, sublayers or trainability change.
 
@@ -213,7 +227,7 @@ class WeightsMixin:
 
     def get_weights(self):
         """The weights as NumPy arrays, in Keras's order and layouts."""
-        return [spec.layout.to_keras(getattr(owner, name)).detach().cpu().numpy()
+        return [spec.layout.to_keras(full_value(getattr(owner, name))).detach().cpu().numpy()
                 for owner, name, spec in self._weight_slots()]
 
     def set_weights(self, weights):
@@ -239,7 +253,7 @@ class WeightsMixin:
                                  f"expected shape {expected}, received {tuple(array.shape)}.{hint}")
             with torch.no_grad():
                 source = torch.as_tensor(array).to(device=target.device, dtype=target.dtype)
-                target.copy_(spec.layout.from_keras(source))
+                assign_value(target, spec.layout.from_keras(source))
 
     def count_params(self):
         if not self.built:

@@ -55,6 +55,11 @@ class Metric:
                 variables.extend(value.variables)
         return variables
 
+    @property
+    def variable_aggregations(self):
+        """The ``aggregation`` of each of ``variables``, in the same order."""
+        return [getattr(variable, "aggregation", "sum") for variable in self.variables]
+
     def _follow_device(self, device):
         """Moves the state to ``device`` (the inputs') the first time they differ, keeping each Variable."""
         if self._variables and self._variables[0].device != device:

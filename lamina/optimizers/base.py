@@ -189,6 +189,19 @@ class Optimizer:
         return {id(slot): self._trainable_variables[index] for slots in self._slots.values()
                 for index, slot in enumerate(slots)}
 
+    def _rebind(self, replacements, convert):
+        """Points the built state at new tensors standing for the built variables (FSDP's sharded parameters):
+        ``replacements`` maps ``id(variable)`` to its replacement; each slot becomes ``convert(slot, replacement)``."""
+        variables = [replacements.get(id(variable), variable) for variable in self._trainable_variables]
+        renamed = {}
+        for name, slots in self._slots.items():
+            self._slots[name] = [convert(slot, variable) for slot, variable in zip(slots, variables)]
+            renamed.update((id(old), new) for old, new in zip(slots, self._slots[name]))
+        self._slot_order = [renamed[id(slot)] for slot in self._slot_order]
+        self._trainable_variables = variables
+        self._index = {id(variable): i for i, variable in enumerate(variables)}
+        self._constrained = {id(v) for v in variables if getattr(v, "constraint", None) is not None}
+
     def _slot(self, name, variables):
         """The ``name`` slots of ``variables`` (a subset of the built ones), in their order."""
         slots = self._slots[name]

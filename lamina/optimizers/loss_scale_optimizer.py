@@ -70,6 +70,10 @@ class LossScaleOptimizer(Optimizer):
         self._trainable_variables = variables
         self.built = True
 
+    def _rebind(self, replacements, convert):
+        self.inner_optimizer._rebind(replacements, convert)
+        self._trainable_variables = [replacements.get(id(v), v) for v in self._trainable_variables]
+
     def scale_loss(self, loss):
         """``loss`` times the current loss scale."""
         return loss * self.dynamic_scale.to(loss.device)

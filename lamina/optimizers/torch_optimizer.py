@@ -8,6 +8,8 @@ uncompiled (compile it again with a PyTorch optimizer), and ``model.optimizer.op
 is the way to keep its state (see docs/training.md).
 """
 
+import collections
+
 import torch
 
 from lamina.optimizers.base import apply_constraints
@@ -34,6 +36,19 @@ class TorchOptimizer:
                              "built (call the model once or build it first).")
         self._constrained = {id(v) for v in variables if getattr(v, "constraint", None) is not None}
         self.built = True
+
+    def _rebind(self, replacements, convert):
+        """Points the PyTorch optimizer at new tensors standing for its weights (FSDP's sharded parameters):
+        ``replacements`` maps ``id(weight)`` to its replacement; each state tensor of a weight's shape
+        becomes ``convert(state, replacement)``."""
+        for group in self.optimizer.param_groups:
+            group["params"] = [replacements.get(id(p), p) for p in group["params"]]
+        states = collections.defaultdict(dict)  # what torch.optim.Optimizer keeps per weight
+        for p, state in self.optimizer.state.items():
+            states[replacements.get(id(p), p)] = {
+                key: convert(value, replacements[id(p)]) if id(p) in replacements and isinstance(value, torch.Tensor)
+                and value.shape == p.shape else value for key, value in state.items()}
+        self.optimizer.state = states
 
     def scale_loss(self, loss):
         return loss

@@ -13,7 +13,7 @@ import warnings
 import zipfile
 
 from lamina.saving import archive, h5, keras2, rebuild, slots
-from lamina.saving.atomic import atomic_write
+from lamina.saving.atomic import save_file
 from lamina.saving.keras_layout import variable_groups
 from lamina.serialization import serialize_keras_object
 from lamina.version import __version__
@@ -91,7 +91,7 @@ def save_keras(model, filepath, overwrite=True):
             target.writestr(CONFIG, config)
             target.writestr(WEIGHTS, weights)
 
-    atomic_write(filepath, write, overwrite)
+    save_file(model, filepath, write, overwrite)
 
 
 def save_weights_h5(model, filepath, overwrite=True):
@@ -100,7 +100,7 @@ def save_weights_h5(model, filepath, overwrite=True):
         raise ValueError(f"Model '{model.name}' is not built yet, so it has no weights to save. Build it first "
                          "(call it on data, or give it an Input).")
     payload = _h5_bytes(model, include_optimizer=True)
-    atomic_write(filepath, lambda handle: handle.write(payload), overwrite)
+    save_file(model, filepath, lambda handle: handle.write(payload), overwrite)
 
 
 # ---------------------------------------------------------------------------------------------- reading

@@ -18,7 +18,7 @@ import warnings
 
 from lamina import losses, metrics, registry
 from lamina.saving import h5, keras2, rebuild, slots
-from lamina.saving.atomic import atomic_write
+from lamina.saving.atomic import save_file
 from lamina.saving.keras_file import KERAS_FORMAT_VERSION
 from lamina.saving.keras_layout import legacy_order
 from lamina.serialization import serialize_keras_object
@@ -152,7 +152,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         if training_config is not None and getattr(optimizer, "built", False):
             _write_optimizer(handle, optimizer)
     payload = buffer.getvalue()
-    atomic_write(filepath, lambda target: target.write(payload), overwrite)
+    save_file(model, filepath, lambda target: target.write(payload), overwrite)
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -162,7 +162,7 @@ def save_weights(model, filepath, overwrite=True):
     with h5py.File(buffer, "w") as handle:
         _write_layers(handle, model)
     payload = buffer.getvalue()
-    atomic_write(filepath, lambda target: target.write(payload), overwrite)
+    save_file(model, filepath, lambda target: target.write(payload), overwrite)
 
 
 # ---------------------------------------------------------------------------------------------- reading

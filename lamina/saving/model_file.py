@@ -17,8 +17,9 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
+from lamina.engine.weights import assign_value, full_value
 from lamina.saving import archive, rebuild, slots
-from lamina.saving.atomic import atomic_write
+from lamina.saving.atomic import save_file
 from lamina.serialization import serialize_keras_object
 from lamina.version import __version__
 
@@ -36,7 +37,7 @@ def _weight_tensors(model):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and optimizer.built:
         for index, variable in enumerate(optimizer.variables):
-            tensors[f"optimizer/{index:05d}"] = variable.detach().cpu()
+            tensors[f"optimizer/{index:05d}"] = full_value(variable).detach().cpu()
     return {key: value.contiguous() for key, value in tensors.items()}
 
 
@@ -112,7 +113,7 @@ def assign_tensors(model, tensors, filepath, skip_mismatch=False):
         groups[id(slot[0])][1].append(slot)
         groups[id(slot[0])][2].append(tensors[key])
     for label, owner_slots, values in groups.values():
-        slots.assign(label, owner_slots, values, lambda tensor: tensor.numpy(), filepath, report)
+        slots.assign(label, owner_slots, values, _as_numpy, filepath, report)
     if report is not None:
         report.warn()
     optimizer_keys = sorted(key for key in tensors if key.startswith("optimizer/"))
@@ -124,9 +125,21 @@ def assign_tensors(model, tensors, filepath, skip_mismatch=False):
         if len(variables) != len(optimizer_keys):
             raise ValueError(f"{filepath}: the file holds {len(optimizer_keys)} optimizer variables but the "
                              f"optimizer of model '{model.name}' has {len(variables)}.")
+        for variable, key in zip(variables, optimizer_keys):
+            if tuple(tensors[key].shape) != tuple(variable.shape):
+                raise ValueError(f"{filepath}: optimizer variable '{key}' has shape {tuple(tensors[key].shape)} in "
+                                 f"the file, but the optimizer of model '{model.name}' expects "
+                                 f"{tuple(variable.shape)}.")
         with torch.no_grad():
             for variable, key in zip(variables, optimizer_keys):
-                variable.copy_(tensors[key].to(variable.device, variable.dtype))
+                assign_value(variable, tensors[key].to(variable.device, variable.dtype))
+
+
+def _as_numpy(tensor):
+    """A stored tensor as a NumPy array; dtypes NumPy lacks (bfloat16, the float8s) widen to float32."""
+    if tensor.is_floating_point() and tensor.dtype not in (torch.float16, torch.float32, torch.float64):
+        tensor = tensor.float()
+    return tensor.numpy()
 
 
 def save_model(model, filepath, overwrite=True):
@@ -143,7 +156,7 @@ def save_model(model, filepath, overwrite=True):
             target.writestr(_CONFIG, config)
             target.writestr(_WEIGHTS, weights)
 
-    atomic_write(filepath, write, overwrite)
+    save_file(model, filepath, write, overwrite)
 
 
 def is_lamina_archive(names):
@@ -178,4 +191,4 @@ def load_model(payload, filepath, custom_objects=None, compile=True, safe_mode=T
 def save_weights(model, filepath, overwrite=True):
     """Saves the weights (Keras layouts, plus the optimizer state if built) to a ``.weights.safetensors`` file."""
     payload = _safetensors_bytes(model)
-    atomic_write(filepath, lambda handle: handle.write(payload), overwrite)
+    save_file(model, filepath, lambda handle: handle.write(payload), overwrite)

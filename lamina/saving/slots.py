@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import torch
 
-from lamina.engine.weights import IDENTITY_LAYOUT
+from lamina.engine.weights import IDENTITY_LAYOUT, assign_value, full_value
 
 
 def slot_tensor(slot):
@@ -20,7 +20,7 @@ def slot_tensor(slot):
 
 def keras_value(slot):
     """The slot's value in Keras's layout, as a NumPy array."""
-    return slot[2].layout.to_keras(slot_tensor(slot)).detach().cpu().numpy()
+    return slot[2].layout.to_keras(full_value(slot_tensor(slot))).detach().cpu().numpy()
 
 
 def keras_shape(slot):
@@ -86,7 +86,7 @@ def assign(layer_label, slots, datasets, read, filepath, report=None):
             if array.dtype.name == "bfloat16":
                 array = array.astype(np.float32)
             source = torch.from_numpy(np.require(array, requirements="C")).to(device=target.device, dtype=target.dtype)
-            target.copy_(slot[2].layout.from_keras(source))
+            assign_value(target, slot[2].layout.from_keras(source))
     return True
 
 
@@ -100,7 +100,7 @@ def _optimizer_state(optimizer):
 
 def optimizer_values(optimizer):
     """The optimizer's variables in Keras's order and layouts, as NumPy arrays."""
-    return [layout.to_keras(tensor).detach().cpu().numpy() for tensor, layout in _optimizer_state(optimizer)]
+    return [layout.to_keras(full_value(tensor)).detach().cpu().numpy() for tensor, layout in _optimizer_state(optimizer)]
 
 
 def restore_optimizer(model, optimizer, datasets, read, filepath, without_learning_rate=False):
@@ -125,5 +125,5 @@ def restore_optimizer(model, optimizer, datasets, read, filepath, without_learni
     with torch.no_grad():
         for (tensor, layout), dataset in zip(state, datasets):
             value = torch.as_tensor(np.asarray(read(dataset))).to(tensor.device, tensor.dtype)
-            tensor.copy_(layout.from_keras(value))
+            assign_value(tensor, layout.from_keras(value))
     return True

@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import save as save_safetensors
 
 from lamina.saving import rebuild
-from lamina.saving.atomic import atomic_write
+from lamina.saving.atomic import save_file
 from lamina.serialization import serialize_keras_object
 from lamina.version import __version__
 
@@ -28,7 +28,7 @@ def save_state_dict(model, filepath, overwrite=True):
     config = {key: value for key, value in serialize_keras_object(model).items() if key != "compile_config"}
     payload = save_safetensors(tensors, metadata={"format": "pt", "lamina_version": __version__,
                                                   CONFIG_KEY: json.dumps(config)})
-    atomic_write(filepath, lambda handle: handle.write(payload), overwrite)
+    save_file(model, filepath, lambda handle: handle.write(payload), overwrite)
 
 
 def header_metadata(payload):

@@ -140,6 +140,11 @@ def class_weight_to_sample_weight(y, class_weight):
 class ArrayAdapter:
     """In-memory arrays/tensors (or lists/dicts of them), sliced into batches."""
 
+    # How each epoch's shuffled order is drawn (torch's global RNG); a distribution draws it on process 0
+    # and shares it (lamina.distribution.sharding). Every pass yields ``num_batches`` batches.
+    draw_order = staticmethod(torch.randperm)
+    known_length = True
+
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, steps=None, shuffle=False, class_weight=None):
         self.x = tree.map_structure(to_tensor, x)
         self.y = tree.map_structure(to_tensor, y) if y is not None else None
@@ -160,7 +165,7 @@ class ArrayAdapter:
     def __iter__(self):
         data = (self.x, self.y, self.sample_weight)
         if self.shuffle:
-            order = torch.randperm(self.size)
+            order = self.draw_order(self.size)
             data = tree.map_structure(lambda t: _take(t, order) if t is not None else None, data)
         batches_per_pass = math.ceil(self.size / self.batch_size)
         if self.num_batches > batches_per_pass:
@@ -189,16 +194,21 @@ class ArrayAdapter:
 class IterableAdapter:
     """Generators, iterators, torch DataLoaders and PyDatasets: each element is one batch."""
 
+    draw_order = staticmethod(torch.randperm)  # a PyDataset's shuffled order of batches (see ArrayAdapter)
+
     def __init__(self, data, steps=None, shuffle=False):
         self.data = data
         self.shuffle = shuffle
+        # Whether every pass yields the same, known number of batches (not so for generators).
+        self.known_length = isinstance(data, PyDataset) or isinstance(data, torch.utils.data.DataLoader) and \
+            not isinstance(data.dataset, torch.utils.data.IterableDataset)
         self._one_shot = iter(data) if iter(data) is data else None  # a generator continues across epochs
         known = len(data) if hasattr(data, "__len__") else None
         self.num_batches = steps or known
 
     def __iter__(self):
         if isinstance(self.data, PyDataset):
-            order = torch.randperm(len(self.data)).tolist() if self.shuffle else range(len(self.data))
+            order = self.draw_order(len(self.data)).tolist() if self.shuffle else range(len(self.data))
             for count, index in enumerate(order):
                 if self.num_batches is not None and count >= self.num_batches:
                     break
@@ -241,15 +251,44 @@ def limit_steps(adapter):
     return adapter
 
 
+class DatasetAdapter:
+    """A map-style torch ``Dataset``: batches of ``batch_size`` samples, shuffled as arrays are (the same
+    seed gives the same batches from arrays or from a ``TensorDataset`` of them), collated by a DataLoader."""
+
+    draw_order = staticmethod(torch.randperm)  # see ArrayAdapter
+    known_length = True
+
+    def __init__(self, dataset, batch_size=32, steps=None, shuffle=False):
+        self.dataset = dataset
+        self.size = len(dataset)
+        self.batch_size = batch_size or 32
+        self.shuffle = shuffle
+        self.num_batches = steps or math.ceil(self.size / self.batch_size)
+
+    @staticmethod
+    def select_indices(indices):
+        """The samples of a batch to load (all of them; a distribution loads only its process's part)."""
+        return indices
+
+    def __iter__(self):
+        order = (self.draw_order(self.size) if self.shuffle else torch.arange(self.size)).tolist()
+        batches_per_pass = math.ceil(self.size / self.batch_size)
+        starts = ((step % batches_per_pass) * self.batch_size for step in range(self.num_batches))
+        index_batches = [self.select_indices(order[start:start + self.batch_size]) for start in starts]
+        for batch in torch.utils.data.DataLoader(self.dataset, batch_sampler=index_batches):
+            yield _convert_batch(batch)
+
+
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None):
     """The adapter for ``x`` (see the module docstring); ``y``/``sample_weight`` only with arrays."""
-    if isinstance(x, torch.utils.data.Dataset) and not isinstance(x, torch.utils.data.IterableDataset):
-        x = torch.utils.data.DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle)
-    if isinstance(x, (PyDataset, torch.utils.data.DataLoader)) or hasattr(x, "__next__") or \
+    is_dataset = isinstance(x, torch.utils.data.Dataset) and not isinstance(x, torch.utils.data.IterableDataset)
+    if is_dataset or isinstance(x, (PyDataset, torch.utils.data.DataLoader)) or hasattr(x, "__next__") or \
             isinstance(x, torch.utils.data.IterableDataset):
         if y is not None or sample_weight is not None or class_weight:
             raise ValueError(f"When `x` is a {type(x).__name__}, it must yield `(x, y)` or `(x, y, sample_weight)` "
                              "batches: `y`, `sample_weight` and `class_weight` arguments are not supported.")
+        if is_dataset:
+            return DatasetAdapter(x, batch_size=batch_size, steps=steps, shuffle=shuffle)
         return IterableAdapter(x, steps=steps, shuffle=shuffle)
     if x is None:
         raise ValueError("No input data: pass `x` (arrays, a generator, a DataLoader or a PyDataset).")

@@ -33,6 +33,7 @@ import torch
 from lamina import config, losses, optimizers, tree
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs, pythonify_logs
+from lamina.distribution.coordinator import coordinator as distribution_coordinator
 from lamina.dtypes import standardize_dtype
 from lamina.serialization import serialize_keras_object
 from lamina.symbolic.keras_tensor import KerasTensor
@@ -304,9 +305,11 @@ class Trainer:
             self._compile_metrics.build(y, self.compute_output_spec(specs))
 
     def _get_metrics_result_or_logs(self, logs):
-        """The model's metrics when the step's logs name exactly them (Keras's rule), else the logs."""
+        """The model's metrics when the step's logs name exactly them (Keras's rule; a nested dict, such as
+        ``{m.name: m.result() for m in self.metrics}`` gives, names its keys), else the logs. (Under a
+        distribution the metrics are then read over all processes.)"""
         results = self.get_metrics_result()
-        if isinstance(logs, MetricResults) or isinstance(logs, dict) and set(logs) == set(results):
+        if isinstance(logs, MetricResults) or isinstance(logs, dict) and set(_log_names(logs)) == set(results):
             return results
         return logs
 
@@ -348,11 +351,13 @@ class Trainer:
         if config.max_epochs() and config.max_epochs() < epochs:
             warnings.warn(f"Limiting epochs to {config.max_epochs()}", stacklevel=2)
             epochs = config.max_epochs()
-        verbose = _resolve_verbose(verbose)
+        distribution = distribution_coordinator(self)  # a no-op without a distribution of several processes
+        verbose = distribution.verbose(_resolve_verbose(verbose))
         callbacks = _callback_list(callbacks, self, add_history=True, verbose=verbose, epochs=epochs,
                                    steps=train.num_batches)
         device = self._prepare(train)
-        train_function = self.make_train_function()
+        train, validation = distribution.distribute(train), distribution.distribute(validation)
+        train_function = distribution.train_step(self.make_train_function())
         self.stop_training = False
         self._initial_epoch = None
         callbacks.on_train_begin()
@@ -368,15 +373,17 @@ class Trainer:
                 callbacks.on_train_batch_begin(index)
                 logs = train_function(data_module.move(data, device))
                 callbacks.on_train_batch_end(index, batch_logs.refresh(logs))
+                self.stop_training = distribution.any_process(self.stop_training)
                 if self.stop_training:
                     break
-            epoch_logs = pythonify_logs(self._get_metrics_result_or_logs(logs))
+            epoch_logs = distribution.reduce_logs(lambda: pythonify_logs(self._get_metrics_result_or_logs(logs)))
             self.eval()
             if validation is not None and _should_validate(epoch, validation_freq):
-                validation_logs = self._run_evaluation(validation, callbacks, device)
+                validation_logs = self._run_evaluation(validation, callbacks, device, distribution)
                 epoch_logs.update({f"val_{name}": value for name, value in validation_logs.items()})
             callbacks.on_epoch_end(epoch, epoch_logs)
             training_logs = epoch_logs
+            self.stop_training = distribution.any_process(self.stop_training)
             if self.stop_training:
                 break
         if isinstance(self.optimizer, optimizers.Optimizer) and epochs > initial_epoch:
@@ -385,8 +392,8 @@ class Trainer:
         return self.history
 
     # ------------------------------------------------------------------ evaluate / predict
-    def _run_evaluation(self, adapter, callbacks, device):
-        test_function = self.make_test_function()
+    def _run_evaluation(self, adapter, callbacks, device, distribution):
+        test_function = distribution.test_step(self.make_test_function())
         self.reset_metrics()
         self.stop_evaluating = False
         callbacks.on_test_begin()
@@ -397,7 +404,7 @@ class Trainer:
             callbacks.on_test_batch_end(index)
             if self.stop_evaluating:
                 break
-        logs = pythonify_logs(self._get_metrics_result_or_logs(logs))
+        logs = distribution.reduce_logs(lambda: pythonify_logs(self._get_metrics_result_or_logs(logs)))
         callbacks.on_test_end(logs)
         return logs
 
@@ -410,11 +417,12 @@ class Trainer:
         verbose = arguments.verbose("evaluate", verbose)
         callbacks = arguments.callbacks("evaluate", callbacks)
         adapter = data_module.limit_steps(data_module.make_adapter(x, y, sample_weight, batch_size, steps))
-        verbose = _resolve_verbose(verbose)
+        distribution = distribution_coordinator(self)
+        verbose = distribution.verbose(_resolve_verbose(verbose))
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="test")
         device = self._prepare(adapter)
         self.eval()
-        logs = self._run_evaluation(adapter, callbacks, device)
+        logs = self._run_evaluation(distribution.distribute(adapter), callbacks, device, distribution)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -424,10 +432,12 @@ class Trainer:
         verbose = arguments.verbose("predict", verbose)
         callbacks = arguments.callbacks("predict", callbacks)
         adapter = data_module.limit_steps(data_module.make_adapter(x, batch_size=batch_size, steps=steps))
-        verbose = _resolve_verbose(verbose)
+        distribution = distribution_coordinator(self)
+        verbose = distribution.verbose(_resolve_verbose(verbose))
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="predict")
         device = self._device() or torch.device("cpu")
-        predict_function = self.make_predict_function()
+        adapter = distribution.distribute(adapter)
+        predict_function = distribution.predict_step(self.make_predict_function())
         self.eval()
         self.stop_predicting = False
         outputs = []
@@ -441,7 +451,7 @@ class Trainer:
         callbacks.on_predict_end()
         if not outputs:
             raise ValueError("predict() received no batches: the input data is empty.")
-        return _to_numpy(outputs)
+        return _to_numpy(distribution.gather_predictions(outputs))
 
     def _flatten_metrics_in_order(self, logs):
         """The logs as a list in ``metrics_names`` order (then any other keys, sorted); one value alone."""
@@ -453,30 +463,38 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One update on one batch; returns its loss and metrics (reset before the batch, as Keras 3)."""
         self._assert_compiled("train_on_batch")
-        data, device = self._single_batch(x, y, sample_weight, class_weight)
+        distribution = distribution_coordinator(self)
+        data, device = self._single_batch(distribution, x, y, sample_weight, class_weight)
         self.reset_metrics()
-        logs = pythonify_logs(self.make_train_function()(data_module.move(data, device)))
+        logs = distribution.train_step(self.make_train_function())(data_module.move(data, device))
+        logs = distribution.reduce_logs(lambda: pythonify_logs(logs))
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch (metrics reset first)."""
         self._assert_compiled("test_on_batch")
-        data, device = self._single_batch(x, y, sample_weight)
+        distribution = distribution_coordinator(self)
+        data, device = self._single_batch(distribution, x, y, sample_weight)
         self.reset_metrics()
-        logs = pythonify_logs(self.make_test_function()(data_module.move(data, device)))
+        logs = distribution.test_step(self.make_test_function())(data_module.move(data, device))
+        logs = distribution.reduce_logs(lambda: pythonify_logs(logs))
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
         """The outputs for one batch, as NumPy arrays."""
-        data, device = self._single_batch(x)
-        return _to_numpy([self.make_predict_function()(data_module.move(data, device))])
+        distribution = distribution_coordinator(self)
+        predict_function = distribution.predict_step(self.make_predict_function())
+        data, device = self._single_batch(distribution, x)
+        return _to_numpy(distribution.gather_predictions([predict_function(data_module.move(data, device))]))
 
-    def _single_batch(self, x, y=None, sample_weight=None, class_weight=None):
-        """One whole batch, packed as Keras packs it, and the device to run it on."""
+    def _single_batch(self, distribution, x, y=None, sample_weight=None, class_weight=None):
+        """One whole batch (this process's part of it, under a distribution), packed as Keras packs it, and
+        the device to run it on."""
         adapter = data_module.make_adapter(x, y, sample_weight, class_weight=class_weight)
         if isinstance(adapter, data_module.ArrayAdapter):
             adapter.batch_size, adapter.num_batches = max(adapter.size, 1), 1
-        return next(iter(adapter)), self._prepare(adapter)
+        device = self._prepare(adapter)
+        return next(iter(distribution.distribute(adapter))), device
 
 
 def _callback_list(callbacks, model, add_history=False, verbose=1, **params):
@@ -485,6 +503,12 @@ def _callback_list(callbacks, model, add_history=False, verbose=1, **params):
         return callbacks
     return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
                         verbose=verbose, **params)
+
+
+def _log_names(logs):
+    """The names of a step's logs, nested dicts flattened (as ``pythonify_logs`` flattens them)."""
+    return [name for key, value in logs.items()
+            for name in (_log_names(value) if isinstance(value, dict) else [key])]
 
 
 def _resolve_verbose(verbose):
