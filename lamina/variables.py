@@ -19,7 +19,7 @@ Keras's name).
 import numpy as np
 import torch
 
-from lamina import initializers, naming
+from lamina import initializers, naming, weight_budget
 from lamina.dtypes import TORCH_DTYPES, standardize_dtype
 
 
@@ -62,7 +62,9 @@ def initial_value(initializer, shape, dtype, owner="Variable"):
             raise ValueError(f"{owner}: when creating a Variable from an initializer, the `shape` argument "
                              f"should be specified. Received: initializer={initializer!r} and shape={shape}")
         shape = tuple(int(d) for d in shape)
-        return torch.as_tensor(initializers.get(initializer)(shape, dtype=torch_dtype or TORCH_DTYPES[standardize_dtype(None)]))
+        torch_dtype = torch_dtype or TORCH_DTYPES[standardize_dtype(None)]
+        weight_budget.claim(owner, "variable", shape, torch_dtype.itemsize)
+        return torch.as_tensor(initializers.get(initializer)(shape, dtype=torch_dtype))
     elif isinstance(initializer, (torch.Tensor, np.ndarray, np.generic)):
         value = torch.as_tensor(initializer).detach().clone()
     else:  # Python numbers and lists: ints become int32 and floats floatx, as in Keras

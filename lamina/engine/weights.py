@@ -8,7 +8,7 @@ A weight is declared with its Keras shape and an optional storage ``layout`` (e.
 import numpy as np
 import torch
 
-from lamina import constraints, initializers, naming, regularizers
+from lamina import constraints, initializers, naming, regularizers, weight_budget
 from lamina.dtypes import TORCH_DTYPES
 from lamina.variables import IDENTITY_LAYOUT, Variable, WeightSpec
 
@@ -114,8 +114,14 @@ class WeightsMixin:
             if not isinstance(dtype, torch.dtype) else dtype
         if initializer is None:
             initializer = "glorot_uniform" if torch_dtype.is_floating_point else "zeros"
-        value = initializers.get(initializer)(shape, dtype=torch_dtype)
-        value = torch.as_tensor(value, dtype=torch_dtype)
+        weight_budget.claim(f"Layer '{self.name}'", name or "variable", shape, torch_dtype.itemsize)
+        try:
+            value = torch.as_tensor(initializers.get(initializer)(shape, dtype=torch_dtype), dtype=torch_dtype)
+        except RuntimeError as error:
+            if "alloc" not in str(error):
+                raise
+            raise ValueError(f"Layer '{self.name}': weight {name or 'variable'!r} of shape {shape} "
+                             f"({torch_dtype}) does not fit in memory: {error}") from None
         if tuple(value.shape) != shape:
             raise ValueError(f"Layer '{self.name}': initializer for weight {name!r} returned shape "
                              f"{tuple(value.shape)}, expected {shape}.")

@@ -171,7 +171,7 @@ def load_keras(payload, filepath, custom_objects=None, compile=True, safe_mode=T
     if from_keras2:
         config = keras2.translate_model_config(config, filepath)
     compile_config = config.get("compile_config") if isinstance(config, dict) else None
-    model = rebuild.model_from_config(config, filepath, custom_objects, safe_mode)
+    model = rebuild.model_from_config(config, filepath, len(weights), custom_objects, safe_mode)
     if from_keras2 and compile_config:
         compile_config = keras2.translate_training_config(compile_config, model, filepath)
     compiled = compile and rebuild.restore_compile(model, compile_config, filepath)

@@ -245,7 +245,7 @@ def load_model(payload, filepath, custom_objects=None, compile=True, safe_mode=T
         config = json_attribute(handle, "model_config", filepath)
         if not version.startswith("3."):
             config = keras2.translate_model_config(config, filepath)
-        model = rebuild.model_from_config(config, filepath, custom_objects, safe_mode)
+        model = rebuild.model_from_config(config, filepath, len(payload), custom_objects, safe_mode)
         load_weights_group(model, weights, filepath)
         if compile and rebuild.restore_compile(model, _compile_config(handle, filepath, version, model), filepath):
             _restore_optimizer(model, handle, filepath, version)

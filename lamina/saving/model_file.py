@@ -182,7 +182,7 @@ def load_model(payload, filepath, custom_objects=None, compile=True, safe_mode=T
     """
     config, _, weights = read_archive(payload, filepath)
     compile_config = config.get("compile_config") if isinstance(config, dict) else None
-    model = rebuild.model_from_config(config, filepath, custom_objects, safe_mode)
+    model = rebuild.model_from_config(config, filepath, len(weights), custom_objects, safe_mode)
     keep_optimizer = bool(compile and rebuild.restore_compile(model, compile_config, filepath))
     load_weights_payload(model, weights, filepath, keep_optimizer=keep_optimizer)
     return model

@@ -8,20 +8,26 @@ what failed: the architecture and weights are still usable.
 
 import warnings
 
+from lamina import weight_budget
 from lamina.layers.serialization import deserialize
 
 _CONFIG_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, LookupError, NotImplementedError,
                   RecursionError)
 
 
-def model_from_config(config, filepath, custom_objects=None, safe_mode=True):
-    """The model a file's (Keras 3-form) config describes, without its compile config."""
+def model_from_config(config, filepath, stored_bytes, custom_objects=None, safe_mode=True):
+    """The model a file's (Keras 3-form) config describes, without its compile config.
+
+    ``stored_bytes``: the size of the weights the file stores; the weights the config declares are
+    checked against it before they are allocated (``lamina.weight_budget``).
+    """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"{filepath}: the model config should be a dict with a 'class_name'; found "
                          f"{type(config).__name__}.")
     config = {key: value for key, value in config.items() if key != "compile_config"}
     try:
-        model = deserialize(config, custom_objects=custom_objects, safe_mode=safe_mode)
+        with weight_budget.limit(stored_bytes, filepath):
+            model = deserialize(config, custom_objects=custom_objects, safe_mode=safe_mode)
     except _CONFIG_ERRORS as error:
         raise ValueError(f"{filepath}: cannot rebuild the model from its config: {error}") from error
     if not hasattr(model, "compile"):

@@ -52,7 +52,7 @@ def load_model(payload, tensors, filepath, custom_objects=None, safe_mode=True):
         config = json.loads(header_metadata(payload)[CONFIG_KEY])
     except (KeyError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"{filepath}: the safetensors metadata holds no readable model config ({error}).") from None
-    model = rebuild.model_from_config(config, filepath, custom_objects, safe_mode)
+    model = rebuild.model_from_config(config, filepath, len(payload), custom_objects, safe_mode)
     try:
         model.load_state_dict(tensors)
     except RuntimeError as error:
