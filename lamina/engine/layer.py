@@ -483,7 +483,13 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         if isinstance(value, dict):
             return {key: self._convert_input(v) for key, v in value.items()}
         if not isinstance(value, torch.Tensor):
-            array = np.asarray(value)
+            try:
+                array = np.asarray(value)
+            except ValueError as error:  # ragged nesting: several batched inputs of different shapes, else bad input
+                if isinstance(value, (list, tuple)) and all(_is_batched_nested_list(v) for v in value):
+                    return type(value)(self._convert_input(v) for v in value)
+                raise TypeError(f"Layer '{self.name}' could not convert its input to a tensor: received "
+                                f"{type(value).__name__} with ragged content ({error}).") from None
             if is_string_array(array):
                 return array
             if array.dtype == object:
@@ -565,6 +571,13 @@ def _explained_init(init):
                 raise ValueError(f"{type(self).__name__} '{name}': unknown {what} {error.identifier!r}{hint}") from None
             raise ValueError(f"{type(self).__name__} '{name}': {what} must be a {error.kind}: {error.hint}. "
                              f"Received: {error.identifier!r}") from None
+        except (ValueError, TypeError) as error:
+            # An argument check of a part (a cell, a regularizer) names the part: say which layer it is in.
+            if type(error) not in (ValueError, TypeError) or type(self).__name__ in str(error):
+                raise
+            arguments = self.__dict__.get("_init_arguments") or {}
+            name = self.__dict__.get("name") or arguments.get("name") or to_snake_case(type(self).__name__)
+            raise type(error)(f"{type(self).__name__} '{name}': {error}") from error
 
     return explained
 
@@ -633,6 +646,17 @@ def _is_rectangular_numbers(value):
     """True for nested lists of plain numbers (one array), False for a list of arrays (several inputs)."""
     return all(isinstance(v, (list, tuple)) for v in value) and not any(
         isinstance(leaf, (torch.Tensor, np.ndarray)) for leaf in tree.flatten(value))
+
+
+def _is_batched_nested_list(value):
+    """A nested list holding one rectangular array of numbers of rank 2 or more (a batch of samples)."""
+    if not isinstance(value, (list, tuple)):
+        return False
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        return False
+    return array.ndim >= 2 and array.dtype != object
 
 
 def _shape_structure(value):

@@ -18,6 +18,8 @@ from safetensors.torch import load_file, save_file
 import lamina
 from lamina import layers
 
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENVIRONMENT = {**os.environ, "PYTHONPATH": os.pathsep.join([REPOSITORY, os.environ.get("PYTHONPATH", "")])}
 FORMATS = ("m.lamina", "m.keras", "m.h5", "m.safetensors", "w.weights.h5", "w.weights.safetensors", "w.h5")
 
 
@@ -30,7 +32,7 @@ def _model():
 
 def _run(code, cwd):
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+                          timeout=300, cwd=cwd, env=ENVIRONMENT)
 
 
 def test_corrupted_files_are_value_errors_naming_the_file_in_a_subprocess(tmp_path):
@@ -155,7 +157,7 @@ def test_a_save_killed_midway_leaves_nothing_a_later_save_trips_over(tmp_path, n
             time.sleep(60)
         atomic.os.fsync = stall
         model.save({name!r})
-    """)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    """)], cwd=tmp_path, stdout=subprocess.PIPE, text=True, env=ENVIRONMENT)
     try:
         assert writer.stdout.readline().strip() == "writing"
         os.kill(writer.pid, signal.SIGKILL)

@@ -120,12 +120,26 @@ class Attention(RandomLayer):
 
     def _validate_inputs(self, inputs, mask=None):
         name = type(self).__name__
-        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
+        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3 \
+                or not all(hasattr(x, "shape") or isinstance(x, (list, tuple)) for x in inputs):
             raise ValueError(f"{name} layer '{self.name}' must be called on a list of inputs, namely [query, value] "
                              f"or [query, value, key]. Received: inputs={inputs!r}")
         if mask is not None and (not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3):
             raise ValueError(f"{name} layer '{self.name}' mask must be a list of length 2 or 3, namely "
                              f"[query_mask, value_mask]. Received: mask={mask!r}")
+        shapes = [tuple(x.shape) if hasattr(x, "shape") else tuple(x) for x in inputs]
+        query, value, key = shapes[0], shapes[1], shapes[2] if len(shapes) > 2 else shapes[1]
+        if len({len(query), len(value), len(key)}) > 1 or len(query) < 3:
+            raise ValueError(f"{name} layer '{self.name}': query, value and key must have the same rank, at least 3 "
+                             f"((batch, ..., steps, dim)). Received shapes: {shapes}")
+
+        def differ(a, b):
+            return a is not None and b is not None and a != b
+
+        if any(differ(a, b) for a, b in zip(query[:-2] + key[:-1], value[:-2] + value[:-1])) \
+                or any(differ(a, b) for a, b in zip(query[:-2] + query[-1:], key[:-2] + key[-1:])):
+            raise ValueError(f"{name} layer '{self.name}': query (batch, ..., Tq, dim), value (batch, ..., Tv, "
+                             f"value_dim) and key (batch, ..., Tv, dim) disagree. Received shapes: {shapes}")
 
     def get_config(self):
         return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,

@@ -144,10 +144,9 @@ class BaseImagePreprocessingLayer(Layer):
     def _batched(self, images, key="images"):
         if not isinstance(images, torch.Tensor):
             images = torch.as_tensor(images)
-        if images.dim() == 4:
-            return images, True
-        if images.dim() == 3:
-            return images.unsqueeze(0), False
+        if images.dim() in (3, 4):
+            self.compute_image_shape(tuple(images.shape))  # the shape contract, checked once for call and shapes
+            return (images, True) if images.dim() == 4 else (images.unsqueeze(0), False)
         raise ValueError(f"{type(self).__name__}: expected {key} of rank 3 (one image) or 4 (a batch of images). "
                          f"Received: shape={tuple(images.shape)}")
 

@@ -38,7 +38,10 @@ class RandomColorJitter(BaseImagePreprocessingLayer):
         for name, cls in self._PARTS:
             factor = getattr(self, f"{name}_factor")
             if factor is not None:
-                layer = cls(factor, value_range=value_range, seed=seed, data_format=self.data_format)
+                try:
+                    layer = cls(factor, value_range=value_range, seed=seed, data_format=self.data_format)
+                except (ValueError, TypeError) as error:
+                    raise type(error)(f"RandomColorJitter '{self.name}': invalid `{name}_factor` ({error}).") from None
                 setattr(self, f"random_{name}", layer)
                 self._parts[name] = layer
 

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from lamina import config, initializers
 from lamina.engine.input_spec import InputSpec
 from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis, check_epsilon
+from lamina.ops.arguments import check_fraction
 from lamina.registry import register_builtin
 
 _RENORM_KEYS = ("rmax", "rmin", "dmax")
@@ -45,7 +46,7 @@ class BatchNormalization(AffineNormalization):
                  renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         self.axis = check_axis(axis, "BatchNormalization", allow_list=False)
-        self.momentum = float(momentum)
+        self.momentum = float(check_fraction(momentum, "momentum", "BatchNormalization"))
         self.epsilon = float(check_epsilon(epsilon, "BatchNormalization"))
         self._set_affine(center, scale, beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
                          beta_constraint, gamma_constraint)
@@ -67,7 +68,7 @@ class BatchNormalization(AffineNormalization):
                                  f"Received: dmax={dmax}.")
             renorm_clipping = clipping
         self.renorm_clipping = renorm_clipping
-        self.renorm_momentum = renorm_momentum
+        self.renorm_momentum = check_fraction(renorm_momentum, "renorm_momentum", "BatchNormalization")
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)

@@ -11,6 +11,9 @@ OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
 
 def check_output_mode(value, owner, allowed=OUTPUT_MODES):
     """``value`` with Keras's aliases resolved ("binary" -> "multi_hot", "tf-idf" -> "tf_idf"), checked."""
+    if not isinstance(value, str):
+        raise TypeError(f"{owner}: the `output_mode` argument must be a string, one of {allowed}. Received: "
+                        f"output_mode={value!r} of type {type(value).__name__}")
     value = {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(value, value)
     if value not in allowed:
         raise ValueError(f"{owner}: the `output_mode` argument must be one of {allowed}. Received: "

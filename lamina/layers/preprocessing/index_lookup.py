@@ -34,6 +34,13 @@ from lamina.ops.arguments import check_int
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
+class VocabularyStateError(RuntimeError, ValueError):
+    """The vocabulary is missing or changed size where ``output_mode`` fixes it.
+
+    A ``RuntimeError`` as Keras raises it, and a ``ValueError`` so code that catches bad-input errors catches it.
+    """
+
+
 def listify(value):
     """Arrays and tensors as lists, for configs."""
     if isinstance(value, torch.Tensor):
@@ -129,7 +136,11 @@ class IndexLookup(PreprocessingLayer):
                 raise ValueError(f"{owner}: output_mode 'tf_idf' does not support loading a vocabulary from a file.")
             self._set_tokens(self._read_vocabulary_file(os.fspath(vocabulary)), None)
             return
-        vocabulary = self._tokens_of(listify(vocabulary))
+        vocabulary = listify(vocabulary)
+        if not isinstance(vocabulary, (list, tuple)):
+            raise TypeError(f"{owner}: the `vocabulary` argument must be a list, array or tensor of tokens, or the path "
+                            f"of a vocabulary file. Received: vocabulary={vocabulary!r}")
+        vocabulary = self._tokens_of(vocabulary)
         if not vocabulary:
             raise ValueError(f"{owner}: cannot set an empty vocabulary. Received: vocabulary={vocabulary}")
         token_start = self._token_start_index()
@@ -182,9 +193,10 @@ class IndexLookup(PreprocessingLayer):
         size = self.vocabulary_size()
         if self.output_mode != "int" and not self.pad_to_max_tokens and self._frozen_vocab_size is not None \
                 and size != self._frozen_vocab_size:
-            raise RuntimeError(f"{type(self).__name__} '{self.name}': with output_mode={self.output_mode!r} and "
-                               "pad_to_max_tokens=False, the vocabulary size cannot change once set. Old vocabulary "
-                               f"size is {self._frozen_vocab_size}, new vocabulary size is {size}.")
+            raise VocabularyStateError(
+                f"{type(self).__name__} '{self.name}': with output_mode={self.output_mode!r} and "
+                "pad_to_max_tokens=False, the vocabulary size cannot change once set. Old vocabulary size is "
+                f"{self._frozen_vocab_size}, new vocabulary size is {size}.")
         self._frozen_vocab_size = size
 
     # ------------------------------------------------------------------ adapt
@@ -286,9 +298,10 @@ class IndexLookup(PreprocessingLayer):
     def encode_ids(self, ids):
         """``ids`` as ``output_mode`` vectors (ids outside ``[0, depth)`` count for nothing)."""
         if self._depth() is None:
-            raise RuntimeError(f"{type(self).__name__} '{self.name}': with output_mode={self.output_mode!r} and "
-                               "pad_to_max_tokens=False, set the vocabulary before calling the layer: pass a "
-                               "`vocabulary` argument or call `adapt` with some data.")
+            raise VocabularyStateError(
+                f"{type(self).__name__} '{self.name}': with output_mode={self.output_mode!r} and "
+                "pad_to_max_tokens=False, set the vocabulary before calling the layer: pass a `vocabulary` "
+                "argument or call `adapt` with some data.")
         return encode(ids, "count" if self.output_mode == "tf_idf" else self.output_mode, self._depth(),
                       torch.float32, idf_weights=self.idf_weights)
 

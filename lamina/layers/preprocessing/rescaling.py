@@ -38,12 +38,16 @@ class Rescaling(DataLayer):
         self.offset = offset
         self.supports_masking = True
         self._compute_torch_dtype = TORCH_DTYPES[self.compute_dtype]
-        self.register_buffer("_scale", self._as_factor(scale), persistent=False)
-        self.register_buffer("_offset", self._as_factor(offset), persistent=False)
+        self.register_buffer("_scale", self._as_factor(scale, "scale"), persistent=False)
+        self.register_buffer("_offset", self._as_factor(offset, "offset"), persistent=False)
         self._adds_offset = bool(np.any(np.asarray(offset) != 0))
 
-    def _as_factor(self, value):
-        tensor = torch.as_tensor(np.asarray(value), dtype=self._compute_torch_dtype)
+    def _as_factor(self, value, argument):
+        array = np.asarray(value) if not isinstance(value, torch.Tensor) else value.detach().cpu().numpy()
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"Rescaling '{self.name}': the `{argument}` argument must be a number or one number per "
+                            f"channel. Received: {argument}={value!r}")
+        tensor = torch.as_tensor(array, dtype=self._compute_torch_dtype)
         if tensor.dim() > 0 and config.image_data_format() == "channels_first":
             tensor = tensor.reshape(tuple(tensor.shape) + (1,) * (3 - tensor.dim()))
         return tensor

@@ -60,6 +60,9 @@ class RNN(Layer):
                  unroll=False, zero_output_for_mask=False, time_major=False, **kwargs):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
+            if not cell:
+                raise ValueError(f"{type(self).__name__}: the `cell` argument must be an RNN cell or a non-empty list "
+                                 f"of cells. Received: cell={cell!r}")
             cell = StackedRNNCells(cell)
         state_size = getattr(cell, "state_size", None)
         if state_size is None or not (hasattr(cell, "call") or callable(cell)):

@@ -26,6 +26,9 @@ class StackedRNNCells(Layer):
 
     def __init__(self, cells, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(cells, (list, tuple)) or not cells:
+            raise ValueError(f"StackedRNNCells: the `cells` argument must be a non-empty list of RNN cells. "
+                             f"Received: cells={cells!r}")
         for cell in cells:
             for needed in ("call", "state_size"):
                 if not hasattr(cell, needed):
