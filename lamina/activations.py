@@ -271,3 +271,12 @@ def get(identifier):
     """
     return resolve_identifier(identifier, deserialize, "activation function", none_value=linear,
                               instantiate_classes=False)
+
+
+def hot_path_form(activation):
+    """What a layer applies per call for ``activation``: None for ``linear`` (nothing to do), the torch
+    function computing exactly Keras's default ``relu``/``sigmoid``/``tanh`` (one Python frame fewer per
+    call), else ``activation`` itself."""
+    if activation is linear:
+        return None
+    return {relu: torch.relu, sigmoid: torch.sigmoid, tanh: torch.tanh}.get(activation, activation)

@@ -95,9 +95,8 @@ def reduce_weighted_values(values, sample_weight=None, mask=None, reduction="sum
         return loss
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = sample_weight.sum()
-    else:
-        divisor = torch.tensor(values.numel(), dtype=loss.dtype, device=loss.device)
-    return torch.where(divisor != 0, loss / divisor, torch.zeros_like(loss))
+        return torch.where(divisor != 0, loss / divisor, torch.zeros_like(loss))
+    return loss / values.numel() if values.numel() else torch.zeros_like(loss)
 
 
 # ---------------------------------------------------------------- loss functions

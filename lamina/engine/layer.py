@@ -392,7 +392,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         if context is None:  # the outermost call
             context = call_context.CallContext()
             token = call_context.enter(context)
-        self._last_context = context
+        self.__dict__["_last_context"] = context  # a plain attribute: skips Module.__setattr__ (hot path)
         if self._losses and self._loss_context is not context:
             self._losses = []  # losses of an earlier call
         outer_training = context.training

@@ -141,6 +141,13 @@ class Mean(Metric):
 
     @torch.no_grad()
     def update_state(self, values, sample_weight=None):
+        if type(sample_weight) is int and type(values) is torch.Tensor and values.ndim == 0 \
+                and values.dtype == self.total.dtype and values.device == self.total.device \
+                and not hasattr(values, "_keras_mask"):
+            # A scalar weighted by a count (the loss tracker, per batch): what the general path computes.
+            self.total += values * sample_weight
+            self.count += sample_weight
+            return
         mask = getattr(values, "_keras_mask", None)
         values = as_float_tensor(values, getattr(torch, self.dtype))
         if mask is not None:

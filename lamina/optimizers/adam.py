@@ -12,6 +12,19 @@ from lamina.optimizers.base import Optimizer, f32
 from lamina import registry
 
 
+_FUSED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+def _fusable(grads, variables):
+    """Whether PyTorch's fused Adam kernel takes these: one CPU or CUDA device, one floating dtype, each
+    gradient laid out as its variable (the kernel walks their storage together)."""
+    first = variables[0]
+    if first.device.type not in ("cpu", "cuda") or first.dtype not in _FUSED_DTYPES:
+        return False
+    return all(v.device == first.device and v.dtype == first.dtype and g.dtype == v.dtype and not g.is_sparse
+               and g.stride() == v.stride() for g, v in zip(grads, variables))
+
+
 class _Moments(Optimizer):
     """Shared by the family: beta_1, beta_2, epsilon and the first/second moment updates."""
 
@@ -56,6 +69,9 @@ class Adam(_Moments):
         step = f32(int(self._iterations) + 1)
         beta_1_power = torch.pow(f32(self.beta_1), step)
         beta_2_power = torch.pow(f32(self.beta_2), step)
+        if _fusable(grads, variables):
+            self._fused_update(grads, variables, lr, step, beta_2_power)
+            return
         alpha = (f32(lr) * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
         momentums, velocities = self._update_moments(grads, variables)
         if self.amsgrad:
@@ -64,6 +80,17 @@ class Adam(_Moments):
             velocities = velocity_hats
         denominators = torch._foreach_add(torch._foreach_sqrt(velocities), self.epsilon)
         torch._foreach_sub_(variables, torch._foreach_div(torch._foreach_mul(momentums, alpha), denominators))
+
+    def _fused_update(self, grads, variables, lr, step, beta_2_power):
+        """The same update in PyTorch's one fused kernel. PyTorch's Adam is Keras's with its epsilon scaled:
+        ``lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps_k / sqrt(1 - b2**t))``; the betas are
+        passed float32-rounded, as Keras computes with them."""
+        steps = [step.to(variables[0].device)] * len(variables)  # read, never incremented, by the kernel
+        torch._fused_adam_(variables, grads, self._slot("momentum", variables), self._slot("velocity", variables),
+                           self._slot("velocity_hat", variables) if self.amsgrad else [], steps,
+                           lr=lr, beta1=float(f32(self.beta_1)), beta2=float(f32(self.beta_2)), weight_decay=0.0,
+                           eps=self.epsilon / torch.sqrt(1 - beta_2_power).item(), amsgrad=self.amsgrad,
+                           maximize=False)
 
     def get_config(self):
         return {**super().get_config(), "amsgrad": self.amsgrad}

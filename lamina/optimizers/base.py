@@ -247,7 +247,8 @@ class Optimizer:
 
     def _apply_pairs(self, pairs):
         variables = [v for _, v in pairs]
-        grads = [torch.as_tensor(g, device=v.device).to(v.dtype) for g, v in pairs]
+        grads = [g if type(g) is torch.Tensor and g.dtype == v.dtype and g.device == v.device
+                 else torch.as_tensor(g, device=v.device).to(v.dtype) for g, v in pairs]
         if self.loss_scale_factor is not None:
             grads = torch._foreach_div(grads, self.loss_scale_factor)
         grads = self._clip_gradients(grads)

@@ -23,6 +23,7 @@ Nothing in a step reads a tensor back to Python: the logs a step returns are rea
 callback (the progress bar, History at the end of an epoch) looks at them.
 """
 
+import functools
 import inspect
 import logging
 import sys
@@ -211,10 +212,11 @@ class Trainer:
         """One update on a batch: forward, loss, backward, ``optimizer.apply``; returns the logs."""
         x, y, sample_weight = data_module.unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
-        self.zero_grad()
+        weights = self.trainable_weights
+        for weight in weights:
+            weight.grad = None  # only trainable weights get gradients (Keras's); cheaper than Module.zero_grad
         loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
         self._loss_tracker.update_state(loss, sample_weight=data_module.batch_size_of(x))
-        weights = self.trainable_weights
         if weights:
             if self.optimizer is None:
                 raise ValueError(f"Model '{self.name}' was compiled without an optimizer; pass one to compile() "
@@ -252,12 +254,12 @@ class Trainer:
 
     def make_test_function(self, force=False):
         if self.test_function is None or force:
-            self.test_function = self._step_function(torch.no_grad()(self.test_step))
+            self.test_function = self._step_function(_without_autograd(self.test_step, inference=False))
         return self.test_function
 
     def make_predict_function(self, force=False):
         if self.predict_function is None or force:
-            self.predict_function = self._step_function(torch.inference_mode()(self.predict_step))
+            self.predict_function = self._step_function(_without_autograd(self.predict_step, inference=True))
         return self.predict_function
 
     def _step_function(self, step):
@@ -398,12 +400,13 @@ class Trainer:
         self.stop_evaluating = False
         callbacks.on_test_begin()
         logs = {}
-        for index, data in enumerate(adapter):
-            callbacks.on_test_batch_begin(index)
-            logs = test_function(data_module.move(data, device))
-            callbacks.on_test_batch_end(index)
-            if self.stop_evaluating:
-                break
+        with torch.no_grad():  # entered once, as predict's inference_mode
+            for index, data in enumerate(adapter):
+                callbacks.on_test_batch_begin(index)
+                logs = test_function(data_module.move(data, device))
+                callbacks.on_test_batch_end(index)
+                if self.stop_evaluating:
+                    break
         logs = distribution.reduce_logs(lambda: pythonify_logs(self._get_metrics_result_or_logs(logs)))
         callbacks.on_test_end(logs)
         return logs
@@ -442,12 +445,13 @@ class Trainer:
         self.stop_predicting = False
         outputs = []
         callbacks.on_predict_begin()
-        for index, data in enumerate(adapter):
-            callbacks.on_predict_batch_begin(index)
-            outputs.append(predict_function(data_module.move(data, device)))
-            callbacks.on_predict_batch_end(index, {"outputs": outputs[-1]})
-            if self.stop_predicting:
-                break
+        with torch.inference_mode():  # entered once: the step's own inference_mode is then nearly free
+            for index, data in enumerate(adapter):
+                callbacks.on_predict_batch_begin(index)
+                outputs.append(predict_function(data_module.move(data, device)))
+                callbacks.on_predict_batch_end(index, {"outputs": outputs[-1]})
+                if self.stop_predicting:
+                    break
         callbacks.on_predict_end()
         if not outputs:
             raise ValueError("predict() received no batches: the input data is empty.")
@@ -521,6 +525,21 @@ def _should_validate(epoch, validation_freq):
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
     return epoch + 1 in validation_freq
+
+
+def _without_autograd(step, inference):
+    """``step`` under ``torch.inference_mode()`` (``inference``) or ``torch.no_grad()``; entering the context
+    costs more than a small model's batch, so a caller already inside one (``predict``'s loop) skips it."""
+    context = torch.inference_mode if inference else torch.no_grad
+
+    @functools.wraps(step)
+    def run(data):
+        if torch.is_inference_mode_enabled() or not (inference or torch.is_grad_enabled()):
+            return step(data)
+        with context():
+            return step(data)
+
+    return run
 
 
 def _to_numpy(outputs):

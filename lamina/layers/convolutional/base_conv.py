@@ -61,7 +61,7 @@ class BaseConvolution(Layer):
             raise ValueError(f"{label}: `strides > 1` is not supported together with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
         self.activation = activations.get(activation)
-        self._activation = None if activations.serialize(self.activation) == "linear" else self.activation
+        self._activation = activations.hot_path_form(self.activation)
         self.use_bias = bool(use_bias)
         self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
         self._channels_last = self.data_format == "channels_last"

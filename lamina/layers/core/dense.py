@@ -49,7 +49,7 @@ class Dense(LoraMixin, Layer):
         self.units = check_positive_int(units, "units", "Dense")
         check_no_quantization(quantization_config, "Dense")
         self.activation = activations.get(activation)
-        self._activation = None if self.activation is activations.linear else self.activation
+        self._activation = activations.hot_path_form(self.activation)
         self.use_bias = bool(use_bias)
         self._set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)

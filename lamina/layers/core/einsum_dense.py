@@ -69,7 +69,7 @@ class EinsumDense(LoraMixin, Layer):
         self.partial_output_shape = _check_output_shape(output_shape)
         self.bias_axes = bias_axes
         self.activation = activations.get(activation)
-        self._activation = None if self.activation is activations.linear else self.activation
+        self._activation = activations.hot_path_form(self.activation)
         self._set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
         self._init_lora(lora_rank, lora_alpha)

@@ -1,0 +1,256 @@
+"""``fit`` and ``predict`` on the models where per-step overhead and layer choices show: lamina vs a
+hand-written PyTorch loop vs Keras 3.
+
+Workloads (synthetic data, the same Keras model code for lamina and Keras):
+  mlp8   3-layer MLP 16->32->32->1, batch 8, Adam, mse: steps per second of fit and of predict
+  unet   functional U-Net on 64x64x3: Conv2D pairs (16/32/64), MaxPooling2D, Conv2DTranspose(strides=2,
+         "same"), Concatenate skips, 1x1 Conv2D head; batch 16, Adam, mse
+  lstm2  stacked LSTM(64) x 2 regression, T=50, 8 features, batch 32, Adam, mse
+
+Each (framework, workload) runs in its own fresh process with the same allocator environment, one torch
+thread, a warm-up epoch (and predict), then the median of ``--repeats`` timed epochs / predicts; the
+frameworks alternate over ``--rounds`` rounds and each ratio is the median over rounds. The PyTorch
+baseline is the best a PyTorch user writes: channels_last for the U-Net, ``Adam(fused=True)``, shuffled
+index batches, ``inference_mode`` for predict. Keras runs on its torch backend, and on TensorFlow/JAX when
+``--keras-python`` names an interpreter with those installed.
+
+    python bench/small_models.py [--workloads mlp8 unet lstm2] [--repeats 5] [--rounds 3]
+        [--keras-python /path/to/python --keras-backends tensorflow]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
+WORKLOADS = {"mlp8": (1024, 8), "unet": (128, 16), "lstm2": (512, 32)}  # samples, batch
+
+
+def make_data(workload):
+    import numpy as np
+
+    samples = WORKLOADS[workload][0]
+    rng = np.random.default_rng(0)
+    if workload == "mlp8":
+        x = rng.standard_normal((samples, 16)).astype("float32")
+        return x, x[:, :1] * 0.5 + 0.1
+    if workload == "unet":
+        x = rng.random((samples, 64, 64, 3), dtype="float32")
+        return x, x.mean(axis=-1, keepdims=True)
+    x = rng.standard_normal((samples, 50, 8)).astype("float32")
+    return x, x.mean(axis=(1, 2))[:, None].astype("float32")
+
+
+def build_keras_like(lib, workload):
+    """The model in Keras or lamina (identical APIs)."""
+    layers = lib.layers
+    if workload == "mlp8":
+        model = lib.Sequential([layers.Input((16,)), layers.Dense(32, activation="relu"),
+                                layers.Dense(32, activation="relu"), layers.Dense(1)])
+    elif workload == "lstm2":
+        model = lib.Sequential([layers.Input((50, 8)), layers.LSTM(64, return_sequences=True), layers.LSTM(64),
+                                layers.Dense(1)])
+    else:
+        inputs = layers.Input((64, 64, 3))
+        x, skips = inputs, []
+        for filters in (16, 32):
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+            skips.append(x)
+            x = layers.MaxPooling2D(2)(x)
+        x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+        for filters, skip in zip((32, 16), reversed(skips)):
+            x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same")(x)
+            x = layers.Concatenate()([x, skip])
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        model = lib.Model(inputs, layers.Conv2D(1, 1)(x))
+    model.compile(optimizer=lib.optimizers.Adam(1e-3), loss="mse")
+    return model
+
+
+def build_torch(workload):
+    import torch
+    from torch import nn
+
+    if workload == "mlp8":
+        return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
+    if workload == "lstm2":
+        class Stacked(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = nn.LSTM(8, 64, num_layers=2, batch_first=True)
+                self.head = nn.Linear(64, 1)
+
+            def forward(self, x):
+                return self.head(self.rnn(x)[0][:, -1])
+
+        return Stacked()
+
+    def pair(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1),
+                             nn.ReLU())
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = nn.ModuleList([pair(3, 16), pair(16, 32)])
+            self.bottom = pair(32, 64)
+            self.up = nn.ModuleList([nn.ConvTranspose2d(64, 32, 3, 2, padding=1, output_padding=1),
+                                     nn.ConvTranspose2d(32, 16, 3, 2, padding=1, output_padding=1)])
+            self.fuse = nn.ModuleList([pair(64, 32), pair(32, 16)])
+            self.head = nn.Conv2d(16, 1, 1)
+
+        def forward(self, x):
+            skips = []
+            for block in self.down:
+                x = block(x)
+                skips.append(x)
+                x = nn.functional.max_pool2d(x, 2)
+            x = self.bottom(x)
+            for up, fuse, skip in zip(self.up, self.fuse, reversed(skips)):
+                x = fuse(torch.cat([up(x), skip], dim=1))
+            return self.head(x)
+
+    return UNet().to(memory_format=torch.channels_last)
+
+
+def run_torch(workload, x, y, repeats):
+    import torch
+
+    model = build_torch(workload)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    loss_fn = torch.nn.MSELoss()
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    if workload == "unet":
+        x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+        y = y.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    samples, batch = WORKLOADS[workload]
+
+    def epoch():
+        model.train()
+        order = torch.randperm(samples)
+        for i in range(0, samples, batch):
+            index = order[i:i + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x[index]), y[index])
+            loss.backward()
+            optimizer.step()
+        return float(loss)
+
+    def predict():
+        model.eval()
+        with torch.inference_mode():
+            return torch.cat([model(x[i:i + batch]) for i in range(0, samples, batch)]).numpy()
+
+    return epoch, predict
+
+
+def run_keras_like(lib, workload, x, y):
+    model = build_keras_like(lib, workload)
+    batch = WORKLOADS[workload][1]
+
+    def epoch():
+        return model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+
+    def predict():
+        return model.predict(x, batch_size=batch, verbose=0)
+
+    return epoch, predict
+
+
+def worker(framework, workload, repeats):
+    if framework.startswith("keras-"):
+        os.environ["KERAS_BACKEND"] = framework.split("-", 1)[1]
+    import torch
+
+    torch.set_num_threads(1)
+    if framework.startswith("keras-"):
+        if framework == "keras-tensorflow":
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        import keras
+
+        keras.utils.set_random_seed(0)
+    x, y = make_data(workload)
+    if framework == "torch":
+        torch.manual_seed(0)
+        epoch, predict = run_torch(workload, x, y, repeats)
+    elif framework == "lamina":
+        import lamina
+
+        lamina.utils.set_random_seed(0)
+        epoch, predict = run_keras_like(lamina, workload, x, y)
+    else:
+        epoch, predict = run_keras_like(keras, workload, x, y)
+    result = {}
+    for name, function in (("fit", epoch), ("predict", predict)):
+        function()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+        result[name] = statistics.median(times)
+    print(json.dumps(result))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keras-python", default=None, help="an interpreter with Keras 3 and other backends")
+    parser.add_argument("--keras-backends", nargs="*", default=["tensorflow"])
+    parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "WORKLOAD"))
+    arguments = parser.parse_args()
+    if arguments.worker:
+        worker(*arguments.worker, arguments.repeats)
+        return
+    import platform
+
+    import torch
+
+    frameworks = {"torch": sys.executable, "lamina": sys.executable, "keras-torch": sys.executable}
+    if arguments.keras_python:
+        frameworks.update({f"keras-{b}": arguments.keras_python for b in arguments.keras_backends})
+    env = {**os.environ, **ENV}
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; 1 torch thread; torch "
+          f"{torch.__version__}; env: " + " ".join(f"{k}={v}" for k, v in ENV.items()))
+    print(f"seconds per epoch / per predict pass: median of {arguments.repeats} after a warm-up; ratios are "
+          f"speed ratios (> 1: lamina faster), median over {arguments.rounds} rounds")
+    for workload in arguments.workloads:
+        rounds = []
+        for _ in range(arguments.rounds):
+            timings = {}
+            for framework, python in frameworks.items():
+                output = subprocess.run([python, __file__, "--worker", framework, workload, "--repeats",
+                                         str(arguments.repeats)], env=env, capture_output=True, text=True)
+                if output.returncode:
+                    raise SystemExit(f"{framework} {workload} failed:\n{output.stderr[-3000:]}")
+                timings[framework] = json.loads(output.stdout.strip().splitlines()[-1])
+            rounds.append(timings)
+        samples, batch = WORKLOADS[workload]
+        steps = -(-samples // batch)
+        print(f"\n{workload}: {samples} samples, batch {batch} ({steps} steps)")
+        for phase in ("fit", "predict"):
+            line = [f"  {phase:<8}"]
+            for framework in frameworks:
+                seconds = statistics.median(r[framework][phase] for r in rounds)
+                line.append(f"{framework} {seconds * 1e3:8.1f} ms ({steps / seconds:7.0f} steps/s)")
+            print("  ".join(line))
+            ratios = [f"lamina/{other} "
+                      f"{statistics.median(r[other][phase] / r['lamina'][phase] for r in rounds):.2f}x"
+                      for other in frameworks if other != "lamina"]
+            print(f"  {'':<8}  " + "  ".join(ratios))
+
+
+if __name__ == "__main__":
+    main()
