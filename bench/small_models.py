@@ -141,7 +141,7 @@ def run_torch(workload, x, y, repeats):
             loss = loss_fn(model(x[index]), y[index])
             loss.backward()
             optimizer.step()
-        return float(loss)
+        return float(loss.detach())
 
     def predict():
         model.eval()

@@ -19,18 +19,21 @@ def flatten(structure):
 
 def pack_sequence_as(structure, flat):
     """Rebuilds ``structure`` with the leaves of ``flat``, in ``flatten`` order."""
-    iterator = iter(flat)
+    if not is_nested(structure):
+        return flat[0] if isinstance(flat, (list, tuple)) else next(iter(flat))
+    return _pack(structure, iter(flat))
 
-    def pack(node):
-        if isinstance(node, dict):
-            packed = {key: pack(node[key]) for key in sorted(node)}
-            return {key: packed[key] for key in node}
-        if isinstance(node, (list, tuple)):
-            items = [pack(item) for item in node]
-            return type(node)(items) if not hasattr(node, "_fields") else type(node)(*items)
-        return next(iterator)
 
-    return pack(structure)
+def _pack(node, leaves):
+    # A module-level recursion: a nested closure calling itself would be a reference cycle holding
+    # `leaves` (and the tensors they are, with their autograd graphs) until the garbage collector runs.
+    if isinstance(node, dict):
+        packed = {key: _pack(node[key], leaves) for key in sorted(node)}
+        return {key: packed[key] for key in node}
+    if isinstance(node, (list, tuple)):
+        items = [_pack(item, leaves) for item in node]
+        return type(node)(items) if not hasattr(node, "_fields") else type(node)(*items)
+    return next(leaves)
 
 
 def map_structure(fn, structure):

@@ -164,17 +164,18 @@ class ArrayAdapter:
 
     def __iter__(self):
         data = (self.x, self.y, self.sample_weight)
-        leaves = tree.flatten(data)  # sliced per batch as views; flattened once per pass
-        if self.shuffle:
-            order = self.draw_order(self.size)
-            leaves = [_take(t, order) if t is not None else None for t in leaves]
+        leaves = tree.flatten(data)  # flattened once per pass
+        order = self.draw_order(self.size) if self.shuffle else None
         plain = not any(tree.is_nested(part) for part in data)
         batches_per_pass = math.ceil(self.size / self.batch_size)
         if self.num_batches > batches_per_pass:
             warn_ran_out_of_data(self.num_batches, batches_per_pass)
         for step in range(min(self.num_batches, batches_per_pass)):
             rows = slice(step * self.batch_size, (step + 1) * self.batch_size)
-            parts = [t[rows] if t is not None else None for t in leaves]
+            if order is None:  # views
+                parts = [t[rows] if t is not None else None for t in leaves]
+            else:  # each batch gathered on its own: no shuffled copy of the whole data
+                parts = [_take(t, order[rows]) if t is not None else None for t in leaves]
             yield pack_x_y_sample_weight(*(parts if plain else tree.pack_sequence_as(data, parts)))
 
     def split(self, validation_split, validation_batch_size=None):
