@@ -57,11 +57,14 @@ class ProgbarLogger(Callback):
             self._bar = tqdm(total=total, unit="step", file=sys.stdout, dynamic_ncols=True, leave=True,
                              bar_format="{n_fmt}/{total_fmt} {bar} {elapsed}<{remaining}, {rate_fmt}{postfix}")
 
-    def _advance(self, logs):
-        self._seen += 1
-        if self._bar is None:
+    def _advance(self, batch, logs):
+        """Up to step ``batch + 1`` (several steps at once with ``steps_per_execution``; never past the total)."""
+        total = self.params.get("steps")
+        done = batch + 1 if total is None else min(batch + 1, total)
+        advanced, self._seen = done - self._seen, max(done, self._seen)
+        if self._bar is None or advanced <= 0:
             return
-        self._bar.update(1)
+        self._bar.update(advanced)
         now = time.monotonic()
         if logs is not None and now - self._last_refresh >= _REFRESH_SECONDS:
             self._last_refresh = now
@@ -90,7 +93,7 @@ class ProgbarLogger(Callback):
         self._open(self.params.get("steps"))
 
     def on_train_batch_end(self, batch, logs=None):
-        self._advance(logs)
+        self._advance(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         self._close(logs)
@@ -101,7 +104,7 @@ class ProgbarLogger(Callback):
 
     def on_test_batch_end(self, batch, logs=None):
         if not self._in_fit:
-            self._advance(None)
+            self._advance(batch, None)
 
     def on_test_end(self, logs=None):
         if not self._in_fit:
@@ -111,7 +114,7 @@ class ProgbarLogger(Callback):
         self._open(self.params.get("steps"))
 
     def on_predict_batch_end(self, batch, logs=None):
-        self._advance(None)
+        self._advance(batch, None)
 
     def on_predict_end(self, logs=None):
         self._close(None)

@@ -25,6 +25,7 @@ callback (the progress bar, History at the end of an epoch) looks at them.
 
 import functools
 import inspect
+import itertools
 import logging
 import sys
 import warnings
@@ -371,10 +372,11 @@ class Trainer:
             callbacks.on_epoch_begin(epoch)
             self.train()
             logs = {}
-            for index, data in enumerate(train):
-                callbacks.on_train_batch_begin(index)
-                logs = train_function(data_module.move(data, device))
-                callbacks.on_train_batch_end(index, batch_logs.refresh(logs))
+            for begin, end, execution in _executions(train, self.steps_per_execution):
+                callbacks.on_train_batch_begin(begin)
+                for data in execution:
+                    logs = train_function(data_module.move(data, device))
+                callbacks.on_train_batch_end(end, batch_logs.refresh(logs))
                 self.stop_training = distribution.any_process(self.stop_training)
                 if self.stop_training:
                     break
@@ -401,10 +403,11 @@ class Trainer:
         callbacks.on_test_begin()
         logs = {}
         with torch.no_grad():  # entered once, as predict's inference_mode
-            for index, data in enumerate(adapter):
-                callbacks.on_test_batch_begin(index)
-                logs = test_function(data_module.move(data, device))
-                callbacks.on_test_batch_end(index)
+            for begin, end, execution in _executions(adapter, self.steps_per_execution):
+                callbacks.on_test_batch_begin(begin)
+                for data in execution:
+                    logs = test_function(data_module.move(data, device))
+                callbacks.on_test_batch_end(end)
                 if self.stop_evaluating:
                     break
         logs = distribution.reduce_logs(lambda: pythonify_logs(self._get_metrics_result_or_logs(logs)))
@@ -446,10 +449,11 @@ class Trainer:
         outputs = []
         callbacks.on_predict_begin()
         with torch.inference_mode():  # entered once: the step's own inference_mode is then nearly free
-            for index, data in enumerate(adapter):
-                callbacks.on_predict_batch_begin(index)
-                outputs.append(predict_function(data_module.move(data, device)))
-                callbacks.on_predict_batch_end(index, {"outputs": outputs[-1]})
+            for begin, end, execution in _executions(adapter, self.steps_per_execution):
+                callbacks.on_predict_batch_begin(begin)
+                outputs.extend(predict_function(data_module.move(data, device)) for data in execution)
+                batch_outputs = outputs[-1] if len(execution) == 1 else _concatenated(outputs[-len(execution):])
+                callbacks.on_predict_batch_end(end, {"outputs": batch_outputs})
                 if self.stop_predicting:
                     break
         callbacks.on_predict_end()
@@ -527,6 +531,24 @@ def _should_validate(epoch, validation_freq):
     return epoch + 1 in validation_freq
 
 
+def _executions(batches, steps_per_execution):
+    """``(begin, end, batches)`` per execution of ``steps_per_execution`` steps, as Keras's epoch iterator
+    numbers them (``end = begin + steps_per_execution - 1``, the last execution possibly shorter): the
+    callbacks see one batch per execution, which is what ``steps_per_execution > 1`` saves."""
+    iterator = iter(batches)
+    for begin in itertools.count(0, steps_per_execution):
+        execution = list(itertools.islice(iterator, steps_per_execution))
+        if not execution:
+            return
+        yield begin, begin + steps_per_execution - 1, execution
+
+
+def _concatenated(batch_outputs):
+    """Outputs of several batches (each structured like the model's outputs) joined along the batch axis."""
+    flat = [tree.flatten(outputs) for outputs in batch_outputs]
+    return tree.pack_sequence_as(batch_outputs[0], [torch.cat(parts) for parts in zip(*flat)])
+
+
 def _without_autograd(step, inference):
     """``step`` under ``torch.inference_mode()`` (``inference``) or ``torch.no_grad()``; entering the context
     costs more than a small model's batch, so a caller already inside one (``predict``'s loop) skips it."""
@@ -544,6 +566,6 @@ def _without_autograd(step, inference):
 
 def _to_numpy(outputs):
     """Per-batch output structures concatenated into NumPy arrays (half floats read as float32)."""
-    flat = [torch.cat(parts) for parts in zip(*(tree.flatten(o) for o in outputs))]
-    flat = [(t.float() if t.is_floating_point() and t.itemsize < 4 else t).cpu().numpy() for t in flat]
-    return tree.pack_sequence_as(outputs[0], flat)
+    joined = _concatenated(outputs)
+    return tree.map_structure(lambda t: (t.float() if t.is_floating_point() and t.itemsize < 4 else t).cpu().numpy(),
+                              joined)
