@@ -76,12 +76,13 @@ class Dense(LoraMixin, Layer):
     def call(self, inputs):
         # The kernel is stored in Keras's (in, units) layout: one addmm for 2-D inputs (as fast as
         # torch.nn.Linear's F.linear, measured), a matmul over the last axis otherwise.
-        if inputs.dim() == 2 and self.bias is not None:
-            outputs = torch.addmm(self.bias, inputs, self.kernel)
+        bias = self.bias  # each parameter read is a Module.__getattr__ call: once per call
+        if bias is not None and inputs.dim() == 2:
+            outputs = torch.addmm(bias, inputs, self.kernel)
         else:
             outputs = torch.matmul(inputs, self.kernel)
-            if self.bias is not None:
-                outputs = outputs + self.bias
+            if bias is not None:
+                outputs = outputs + bias
         if self.lora_enabled:
             outputs = outputs + self._lora_delta(inputs @ self.lora_kernel_a)
         if self._activation is not None:
