@@ -2,8 +2,8 @@
 for tests/test_keras_scripts.py (which runs them through `lamina run` and compares).
 
     python tests/data/make_keras_scripts_reference.py     # Keras 3.15.1, torch 2.13.0; a few minutes
-Scripts that need TensorFlow even on the torch backend (Keras's TensorBoard callback and its dataset
-utilities) run in the TensorFlow venv instead (Keras 3.15.1 on TensorFlow 2.21). It writes
+Scripts that need TensorFlow even on the torch backend (Keras's TensorBoard callback, its dataset
+utilities and TextVectorization) run in the TensorFlow venv instead (Keras 3.15.1 on TensorFlow 2.21). It writes
 keras_scripts_reference.json beside this file: {script: {"backend": ..., "result": ...}}.
 """
 

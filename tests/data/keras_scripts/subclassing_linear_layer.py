@@ -1,5 +1,7 @@
 """Keras guide "Making new layers and models via subclassing": the Linear layer, written with keras.ops."""
 
+import json
+
 import keras
 import numpy as np
 from keras import ops
@@ -19,3 +21,8 @@ x = np.ones((2, 2))
 linear_layer = Linear(4, 2)
 y = linear_layer(x)
 print(y)
+y = ops.convert_to_numpy(y)
+print("RESULT", json.dumps({"shape": list(y.shape), "dtype": str(y.dtype),
+                            "weights": [list(w.shape) for w in linear_layer.weights],
+                            "trainable": len(linear_layer.trainable_weights), "params": linear_layer.count_params(),
+                            "rows_equal": bool(np.array_equal(y[0], y[1]))}))
