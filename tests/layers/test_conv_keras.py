@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 
 from keras_reference import assert_close, assert_matches_keras
 
@@ -83,6 +84,39 @@ def test_conv_transpose(keras, data_format, padding, strides, dilation, kernel, 
     kwargs = dict(filters=3, kernel_size=kernel, strides=strides, padding=padding, dilation_rate=dilation,
                   output_padding=output_padding, data_format=data_format)
     assert_matches_keras(keras, f"Conv{len(length)}DTranspose", kwargs, _inputs(len(length), 2, length, data_format))
+
+
+def _transpose_gradient_cases():
+    cases = []
+    for rank, data_format, padding, kernel, (strides, dilation) in itertools.product(
+            [1, 2, 3], FORMATS, ("valid", "same"), [1, 2, 3, 4, 5], [(1, 1), (2, 1), (3, 1), (1, 2)]):
+        for output_padding in (None,) + tuple(range(strides)):
+            if rank == 3 and (kernel > 3 or output_padding not in (None, strides - 1)):
+                continue
+            cases.append((rank, data_format, padding, kernel, strides, dilation, output_padding))
+    return cases
+
+
+@pytest.mark.parametrize("rank,data_format,padding,kernel,strides,dilation,output_padding",
+                         _transpose_gradient_cases())
+def test_conv_transpose_paths_and_gradients(keras, rank, data_format, padding, kernel, strides, dilation,
+                                            output_padding):
+    """Both call paths (under autograd: bias outside the kernel, crop by F.pad; without: bias fused, crop a
+    view) give Keras's outputs, and the input, kernel and bias gradients are Keras-torch autograd's."""
+    x = _inputs(rank, 3, (5, 4, 3)[:rank], data_format)
+    kwargs = dict(filters=2, kernel_size=kernel, strides=strides, padding=padding, dilation_rate=dilation,
+                  output_padding=output_padding, data_format=data_format)
+    layer, keras_layer, _ = assert_matches_keras(keras, f"Conv{rank}DTranspose", kwargs, x)
+    keras_x, lamina_x = torch.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    expected = keras_layer(keras_x)
+    upstream = torch.tensor(np.random.default_rng(1).standard_normal(tuple(expected.shape)).astype("float32"))
+    expected.backward(upstream)
+    with torch.no_grad():
+        assert_close(layer(x), expected, what="without autograd")
+    layer(lamina_x).backward(upstream)
+    kernel_grad = layer.kernel.grad.permute(*range(2, rank + 2), 1, 0)  # (in, out, *k) -> Keras (*k, out, in)
+    assert_close([lamina_x.grad, kernel_grad, layer.bias.grad],
+                 [keras_x.grad, keras_layer.kernel.value.grad, keras_layer.bias.value.grad], what="gradients")
 
 
 @pytest.mark.parametrize("rank,padding,strides,kernel,output_padding", [

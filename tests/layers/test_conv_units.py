@@ -8,6 +8,7 @@ import torch
 import lamina
 from keras_reference import assert_close
 from lamina import layers
+from lamina.layers.convolutional import conv_transpose
 from lamina.testing import run_layer_test
 
 LAYER_CASES = [
@@ -120,6 +121,47 @@ def test_symmetric_same_padding_goes_to_the_kernel(monkeypatch):
     monkeypatch.setattr(torch.nn.functional, "pad", lambda *a, **k: calls.append(a) or a[0])
     layers.Conv2D(2, 3, padding="same")(torch.randn(1, 6, 6, 2))
     assert not calls
+
+
+@pytest.mark.parametrize("kernel, strides, padding, output_padding, torch_arguments, cropped", [
+    (2, 2, "same", None, (0, 0), 0), (4, 2, "same", None, (1, 0), 0), (3, 1, "same", None, (1, 0), 0),
+    (3, 2, "valid", None, (0, 0), 0), (1, 3, "valid", None, (0, 2), 0), (3, 2, "same", 0, (1, 0), 0),
+    (3, 3, "same", None, (0, 0), 0), (1, 3, "same", 2, (0, 2), 0),
+    (3, 2, "same", None, (0, 1), 2), (5, 2, "same", None, (1, 1), 2), (3, 2, "same", 1, (0, 1), 2)])
+def test_transpose_reaches_keras_window_through_torch_arguments(monkeypatch, kernel, strides, padding,
+                                                                output_padding, torch_arguments, cropped):
+    """Keras's window straight from PyTorch's padding/output_padding where they reach it; otherwise an
+    output longer by ``cropped`` cells, a multiple of the stride (oneDNN's fast kernel), cropped at the end."""
+    calls = []
+
+    def recording(x, kernel, bias, stride, padding, output_padding, groups, dilation):
+        outputs = torch.nn.functional.conv_transpose2d(x, kernel, bias, stride, padding, output_padding, groups,
+                                                       dilation)
+        calls.append((padding[0], output_padding[0], outputs.shape[2]))
+        return outputs
+
+    monkeypatch.setitem(conv_transpose._TRANSPOSE_FUNCTIONS, 2, recording)
+    layer = layers.Conv2DTranspose(2, kernel, strides=strides, padding=padding, output_padding=output_padding)
+    x = torch.randn(1, 5, 5, 3)
+    for grad_mode in (True, False):
+        with torch.set_grad_enabled(grad_mode), torch.profiler.profile() as profiler:
+            length = layer(x).shape[1]
+        crops = [e.name for e in profiler.events() if e.name in ("aten::slice", "aten::constant_pad_nd")]
+        assert bool(crops) == bool(cropped), crops
+    assert {call[:2] for call in calls} == {torch_arguments}
+    assert {call[2] - length for call in calls} == {cropped}
+    assert not cropped or calls[-1][2] % strides == 0
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_transpose_mixed_precision_keeps_the_compute_dtype(data_format, grad_mode):
+    """The bias added outside the kernel (channels_last under autograd) takes the kernel's autocast dtype."""
+    layer = layers.Conv2DTranspose(4, 3, strides=2, padding="same", dtype="mixed_bfloat16",
+                                   data_format=data_format)
+    x = torch.randn(2, 5, 5, 3) if data_format == "channels_last" else torch.randn(2, 3, 5, 5)
+    with torch.set_grad_enabled(grad_mode):
+        assert layer(x).dtype == torch.bfloat16
 
 
 def test_describe_padding():

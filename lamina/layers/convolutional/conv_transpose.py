@@ -2,6 +2,7 @@
 output lengths (docs/padding.md). Keras kernel layout (*kernel_size, filters, in_channels), stored
 as PyTorch's (in_channels, filters, *k)."""
 
+import torch
 import torch.nn.functional as F
 
 from lamina.layers.convolutional.base_conv import BaseConvolution, torch_kernel_layout
@@ -57,13 +58,30 @@ class BaseConvTranspose(BaseConvolution):
                                           self.padding, padding)
 
     def _plan_torch_arguments(self):
-        """PyTorch crops ``padding`` from both ends and adds ``output_padding`` (< stride) at the end; a
-        larger crop at the end (odd output_padding with "same") is taken by slicing the result."""
-        crops = [self._crop(axis) for axis in range(self.rank)]
-        self._torch_padding = tuple(before for before, _ in crops)
-        self._torch_output_padding = tuple(max(before - after, 0) for before, after in crops)
-        trims = [max(after - before, 0) for before, after in crops]
-        self._trim = (slice(None),) * 2 + tuple(slice(0, -t if t else None) for t in trims) if any(trims) else None
+        """PyTorch crops ``padding`` from both ends of the full output and appends ``output_padding``
+        (< stride) cells at the end. Keras's window (``_crop``) is reached with ``padding = before``,
+        ``output_padding = before - after`` whenever ``before >= after``. Otherwise the result is computed
+        longer and its end cropped; ``output_padding`` then makes that length a multiple of the stride,
+        because oneDNN runs a deconvolution of any other length through its generic path (2.6x slower
+        with a bias, measured in docs/padding.md)."""
+        paddings, output_paddings, trims = [], [], []
+        for axis in range(self.rank):
+            before, after = self._crop(axis)
+            output_padding = before - after
+            if output_padding < 0:
+                span = padding_ops.effective_kernel(self.kernel_size[axis], self.dilation_rate[axis])
+                # the computed length (n - 1)·s + span - 2·before + output_padding ≡ 0 (mod s)
+                output_padding = (2 * before - span) % self.strides[axis]
+            paddings.append(before)
+            output_paddings.append(output_padding)
+            trims.append(output_padding - (before - after))
+        self._torch_padding = tuple(paddings)
+        self._torch_output_padding = tuple(output_paddings)
+        self._trim = None
+        if any(trims):
+            self._trim = (slice(None),) * 2 + tuple(slice(0, -t if t else None) for t in trims)
+            self._trim_pads = tuple(p for t in reversed(trims) for p in (0, -t))
+        self._bias_shape = (-1,) + (1,) * self.rank
         self._conv_transpose = _TRANSPOSE_FUNCTIONS[self.rank]
 
     def _build_weights(self, channels, input_shape):
@@ -77,9 +95,18 @@ class BaseConvTranspose(BaseConvolution):
                                                 self.dilation_rate[axis], self.padding, padding)
 
     def _convolve(self, x):
-        outputs = self._conv_transpose(x, self.kernel, self.bias, self.strides, self._torch_padding,
-                                       self._torch_output_padding, 1, self.dilation_rate)
-        return outputs if self._trim is None else outputs[self._trim]
+        """Under autograd, a cropped end goes through ``F.pad`` (negative pads), whose backward is one pad
+        in the output's memory format (a slice's backward fills zeros and copies, once per axis), and for
+        channels_last data a trained bias is added outside the kernel: oneDNN's channels_last
+        deconvolution reduces a fused bias's gradient several times slower than the kernel's gradient.
+        Otherwise the bias is fused and the crop is a view."""
+        tracking = torch.is_grad_enabled()
+        bias_outside = tracking and self._channels_last and self.bias is not None and self.bias.requires_grad
+        outputs = self._conv_transpose(x, self.kernel, None if bias_outside else self.bias, self.strides,
+                                       self._torch_padding, self._torch_output_padding, 1, self.dilation_rate)
+        if self._trim is not None:
+            outputs = F.pad(outputs, self._trim_pads) if tracking else outputs[self._trim]
+        return outputs + self.bias.view(self._bias_shape).to(outputs.dtype) if bias_outside else outputs
 
     def _describe_axis(self, axis, n):
         k, s, d = self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
