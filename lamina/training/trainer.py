@@ -83,12 +83,12 @@ class Trainer:
 
         ``"auto"`` (Keras's default) runs eagerly, a rule taken from bench/jit_compile.py (2 x86-64 cores,
         "Intel(R) Xeon(R) Processor", 1 thread, torch 2.13 CPU; compiled speed over eager): an MLP
-        16-32-32-1 at batch 8 fits 2.25-2.47x as fast but predicts 0.34-0.40x as fast; a CNN on 28x28x1 at
-        batch 64 fits 1.00-1.16x and predicts 1.26-1.45x as fast. Compiling the fit step costs 19 s (MLP)
-        and 41 s (CNN) on a first run, 5 s and 8 s with PyTorch's on-disk cache, and a compiled step saves
-        0.3-1 ms: a fit breaks even after 10,000-55,000 steps, so compiling unasked would make most fits
-        slower. CUDA was not measured in this project; there too ``"auto"`` stays eager, as on Keras's
-        torch backend.
+        16-32-32-1 at batch 8 fits 1.9-2.4x as fast but predicts 0.31-0.38x as fast; a CNN on 28x28x1 at
+        batch 64 fits 1.03-1.07x and predicts 1.3-1.4x as fast. Compiling the fit step costs 19 s (MLP)
+        and 23 s (CNN) on a first run, 4-5 s with PyTorch's on-disk cache, and a compiled step saves
+        0.2-0.45 ms: a fit breaks even after 11,000-96,000 steps, so compiling unasked would make most
+        fits slower. CUDA was not measured in this project; there too ``"auto"`` stays eager, as on
+        Keras's torch backend.
         """
         if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) \
                 or steps_per_execution < 1:
