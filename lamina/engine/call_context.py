@@ -37,16 +37,16 @@ def current():
 
 
 def enter(context):
-    """Makes ``context`` current; returns the token ``leave`` needs."""
+    """Makes ``context`` current; returns the token ``leave`` needs (never None: callers test for one)."""
     if torch.compiler.is_compiling():
         previous, _TracedContext.current = _TracedContext.current, context
-        return previous
+        return (previous,)
     return _CURRENT.set(context)
 
 
 def leave(token):
     """Restores the context that was current before ``enter`` returned ``token``."""
     if torch.compiler.is_compiling():
-        _TracedContext.current = token
+        _TracedContext.current = token[0]
     else:
         _CURRENT.reset(token)

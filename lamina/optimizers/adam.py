@@ -72,6 +72,8 @@ class Adam(_Moments):
         powers = torch.pow(f32([self.beta_1, self.beta_2]), f32(int(self._iterations) + 1))
         corrections = 1 - powers
         corrections[1:].sqrt_()
+        if torch.compiler.is_compiling():  # the same float32 roundings, as graph ops (NumPy is host-only)
+            return (f32(lr) * corrections[1] / corrections[0]).item()
         beta_1_correction, root_beta_2_correction = corrections.numpy()
         return float(np.float32(lr) * root_beta_2_correction / beta_1_correction)
 

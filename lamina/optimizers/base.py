@@ -31,7 +31,17 @@ def apply_constraints(variables, constrained):
 
 def f32(value):
     """A float32 0-d CPU tensor: Keras computes optimizer scalars in the variables' float32."""
+    if torch.compiler.is_compiling() and not isinstance(value, torch.Tensor):
+        return torch.tensor(value, dtype=torch.float32)  # as_tensor cannot take a traced step's symbolic numbers
     return torch.as_tensor(value, dtype=torch.float32)
+
+
+@torch.compiler.disable
+def _learning_rate_tensor(optimizer):
+    """A schedule's (or callable's) learning rate, computed outside a compiled graph (schedules branch in
+    Python on the step, which a graph would guard on, recompiling at every step), as a tensor: a float
+    crossing the graph break would be guarded on too."""
+    return f32(optimizer._current_learning_rate())
 
 
 class Optimizer:
@@ -252,7 +262,10 @@ class Optimizer:
         if self.loss_scale_factor is not None:
             grads = torch._foreach_div(grads, self.loss_scale_factor)
         grads = self._clip_gradients(grads)
-        lr = self._current_learning_rate()
+        if torch.compiler.is_compiling() and self._learning_rate is not self._lr_variable:
+            lr = _learning_rate_tensor(self).item()  # called here: the graph resumes with a tensor, not a float
+        else:
+            lr = self._current_learning_rate()
         self._apply_weight_decay(variables, lr)
         self._update(grads, variables, lr)
         if self.use_ema:
@@ -289,11 +302,20 @@ class Optimizer:
         """``average = m * average + (1 - m) * w`` with ``m = 0`` on the first step; periodic overwrite."""
         variables = self._trainable_variables
         averages = self._slots["average"]
-        step = int(self._iterations)
-        momentum = self.ema_momentum if step != 0 else 0.0
+        compiling = torch.compiler.is_compiling()  # then the step stays in the graph: no Python branch on it
+        if compiling:
+            momentum = torch.where(self._iterations == 0, 0.0, self.ema_momentum).item()
+        else:
+            step = int(self._iterations)
+            momentum = self.ema_momentum if step != 0 else 0.0
         torch._foreach_mul_(averages, momentum)
         torch._foreach_add_(averages, variables, alpha=1 - momentum)
-        if self.ema_overwrite_frequency and (step + 1) % self.ema_overwrite_frequency == 0:
+        if not self.ema_overwrite_frequency:
+            return
+        if compiling:
+            overwrite = (self._iterations + 1) % self.ema_overwrite_frequency == 0
+            torch._foreach_copy_(variables, [torch.where(overwrite, a, v) for a, v in zip(averages, variables)])
+        elif (step + 1) % self.ema_overwrite_frequency == 0:
             torch._foreach_copy_(variables, averages)
 
     @torch.no_grad()

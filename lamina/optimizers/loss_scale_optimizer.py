@@ -92,12 +92,17 @@ class LossScaleOptimizer(Optimizer):
         unscaled = [None if g is None else g.clone() for g in unscaled]
         torch._amp_foreach_non_finite_check_and_unscale_([g for g in unscaled if g is not None], found_inf,
                                                          inverse_scale)
-        if found_inf.item():
+        compiling = torch.compiler.is_compiling()
+        if _is_set(found_inf) if compiling else found_inf.item():
             self.step_counter.zero_()
             self.dynamic_scale.mul_(0.5)
             return
         self.inner_optimizer.apply(unscaled, variables)
-        if int(self.step_counter) == self.dynamic_growth_steps - 1:
+        if compiling:  # the counter stays in the graph: no Python branch on its value
+            grow = self.step_counter == self.dynamic_growth_steps - 1
+            self.dynamic_scale.copy_(torch.where(grow, self.dynamic_scale * 2.0, self.dynamic_scale))
+            self.step_counter.copy_(torch.where(grow, 0, self.step_counter + 1))
+        elif int(self.step_counter) == self.dynamic_growth_steps - 1:
             self.step_counter.zero_()
             self.dynamic_scale.mul_(2.0)
         else:
@@ -122,3 +127,10 @@ class LossScaleOptimizer(Optimizer):
             config["inner_optimizer"], module_objects=registry.builtins_of("keras.optimizers"),
             custom_objects=custom_objects, printable_module_name="optimizer")
         return cls(**config)
+
+
+@torch.compiler.disable
+def _is_set(flag):
+    """Whether ``flag`` (a tensor) is non-zero, read outside a compiled graph: the step branches on it, and
+    the graph resumes on the Python bool (two cases, two compilations at most)."""
+    return bool(flag.item())

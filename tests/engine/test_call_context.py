@@ -122,3 +122,10 @@ def test_activity_regularization_losses_are_those_of_the_latest_call():
         output = layer(np.full((4, 3), scale, "float32"))
     assert len(layer.losses) == 1
     assert float(layer.losses[0]) == pytest.approx(0.01 * float((output.detach() ** 2).sum()) / 4)
+
+
+def test_a_compiled_call_leaves_no_context_behind():
+    model = lamina.Sequential([lamina.Input((2,)), TrainingProbe(), layers.Dense(1)])
+    compiled = torch.compile(lambda x: model(x, training=True), backend="eager")
+    compiled(torch.ones(3, 2))
+    assert lamina.engine.call_context._TracedContext.current is None

@@ -10,29 +10,8 @@ import pytest
 import torch
 
 import lamina
+from fit_reference import guide_custom_model
 from keras_reference import assert_close
-
-
-def _guide_custom_model(lib):
-    class CustomModel(lib.Model):
-        def train_step(self, data):
-            x, y = data
-            self.zero_grad()
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(y=y, y_pred=y_pred)
-            loss.backward()
-            trainable_weights = [v for v in self.trainable_weights]
-            gradients = [v.value.grad for v in trainable_weights]
-            with torch.no_grad():
-                self.optimizer.apply(gradients, trainable_weights)
-            for metric in self.metrics:
-                if metric.name == "loss":
-                    metric.update_state(loss)
-                else:
-                    metric.update_state(y, y_pred)
-            return {m.name: m.result() for m in self.metrics}
-
-    return CustomModel
 
 
 def _guide_lower_level_model(lib):
@@ -139,7 +118,7 @@ def _fit_both(keras, models, compile_kwargs, **fit_kwargs):
 
 
 def test_a_subclass_called_the_functional_way_is_functional_and_keeps_its_methods():
-    model = _functional(lamina, _guide_custom_model(lamina))
+    model = _functional(lamina, guide_custom_model(lamina))
     assert isinstance(model, lamina.models.Functional) and type(model).__name__ == "CustomModel"
     assert type(model).train_step is not lamina.Model.train_step
     assert [layer.name for layer in model.layers][1:] == [model.layers[1].name, model.layers[2].name]
@@ -149,7 +128,7 @@ def test_a_subclass_called_the_functional_way_is_functional_and_keeps_its_method
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_guide_train_step_matches_keras(keras, regression, optimizer):
     x, y, _ = regression
-    history = _fit_both(keras, _pair(keras, _guide_custom_model),
+    history = _fit_both(keras, _pair(keras, guide_custom_model),
                         lambda lib: dict(optimizer=optimizer, loss="mse", metrics=["mae"]),
                         x=x, y=y, batch_size=16, epochs=3)
     assert set(history) == {"loss", "mae"}
@@ -190,7 +169,7 @@ def test_custom_train_step_logs_reach_callbacks_and_stop_training(regression):
             if batch == 1:
                 self.model.stop_training = True
 
-    model = _functional(lamina, _guide_custom_model(lamina))
+    model = _functional(lamina, guide_custom_model(lamina))
     model.compile("sgd", "mse", metrics=["mae"])
     history = model.fit(x, y, batch_size=10, epochs=5, verbose=0, callbacks=[Stop()])
     assert len(seen) == 2 and set(seen[0]) == {"loss", "mae"} and all(isinstance(v, float) for v in seen[0].values())
@@ -406,7 +385,7 @@ def test_fit_moves_batches_after_model_to_cuda(regression):
 
 def test_subclass_functional_model_round_trips_through_its_config(regression):
     x, y, _ = regression
-    CustomModel = lamina.saving.register_keras_serializable(package="tests")(_guide_custom_model(lamina))
+    CustomModel = lamina.saving.register_keras_serializable(package="tests")(guide_custom_model(lamina))
     model = _functional(lamina, CustomModel)
     config = lamina.layers.serialize(model)
     assert config["class_name"] == "CustomModel" and config["registered_name"] == "tests>CustomModel"

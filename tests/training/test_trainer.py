@@ -148,22 +148,6 @@ def test_single_batch_methods_and_compile_config(data):
         _classifier(lamina).fit(x, labels)
 
 
-def test_jit_compile_failure_falls_back_to_eager_with_a_log(data, monkeypatch, caplog):
-    x, _, target = data
-
-    def broken_compile(function, **kwargs):
-        def run(*args):
-            raise RuntimeError("no compiler here")
-        return run
-
-    monkeypatch.setattr(torch, "compile", broken_compile)
-    model = _regressor(lamina)
-    model.compile("sgd", "mse", jit_compile=True)
-    with caplog.at_level(logging.WARNING, logger="lamina"):
-        history = model.fit(x, target, epochs=2, verbose=0)
-    assert "trains eagerly" in caplog.text and np.isfinite(history.history["loss"]).all()
-
-
 def test_constraints_applied_after_each_update(data):
     x, _, target = data
     model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(3, kernel_constraint="non_neg"),
