@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout's lamina, not an installed one
@@ -54,18 +53,11 @@ def worker(name, mode, repeats, threads):
     model.compile(optimizer=model.optimizer, loss=model.loss, jit_compile=mode == "compiled")
     phases = {"fit": lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=True),
               "predict": lambda: model.predict(x, batch_size=batch, verbose=0)}
+    import small_models
+
     result = {}
     for phase, function in phases.items():
-        start = time.perf_counter()
-        function()
-        first = time.perf_counter() - start
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - start)
-        result[phase] = statistics.median(times)
-        result[f"{phase}_first"] = first
+        result[f"{phase}_first"], result[phase] = small_models.timed(function, repeats)
     from torch._dynamo.utils import counters
 
     result["graphs"] = counters["stats"]["unique_graphs"]

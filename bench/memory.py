@@ -77,10 +77,8 @@ def main():
     if arguments.worker:
         worker(arguments.worker)
         return
-    import platform
-
     env = {**os.environ, **small_models.ENV}
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; env: "
+    print(f"machine: {small_models.machine()}, {os.cpu_count()} CPUs; env: "
           + " ".join(f"{k}={v}" for k, v in small_models.ENV.items()))
     results = {framework: [] for framework in FRAMEWORKS}
     for _ in range(arguments.rounds):

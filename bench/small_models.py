@@ -12,7 +12,8 @@ thread, a warm-up epoch (and predict), then the median of ``--repeats`` timed ep
 frameworks alternate over ``--rounds`` rounds and each ratio is the median over rounds. The PyTorch
 baseline is the best a PyTorch user writes: channels_last for the U-Net, ``Adam(fused=True)``, shuffled
 index batches, ``inference_mode`` for predict. Keras runs on its torch backend, and on TensorFlow/JAX when
-``--keras-python`` names an interpreter with those installed.
+``--keras-python`` names an interpreter with those installed. ``--jit`` adds lamina with
+``compile(jit_compile=True)`` (timed after the warm-up, which compiles; compile times: bench/jit_compile.py).
 
     python bench/small_models.py [--workloads mlp8 unet lstm2] [--repeats 5] [--rounds 3]
         [--keras-python /path/to/python --keras-backends tensorflow]
@@ -30,6 +31,17 @@ ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "100000
 WORKLOADS = {"mlp8": (1024, 8), "unet": (128, 16), "lstm2": (512, 32)}  # samples, batch
 
 
+def machine():
+    """The CPU's model name (Linux), else the architecture."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
 def make_data(workload):
     import numpy as np
 
@@ -45,7 +57,7 @@ def make_data(workload):
     return x, x.mean(axis=(1, 2))[:, None].astype("float32")
 
 
-def build_keras_like(lib, workload):
+def build_keras_like(lib, workload, jit_compile="auto"):
     """The model in Keras or lamina (identical APIs)."""
     layers = lib.layers
     if workload == "mlp8":
@@ -70,7 +82,7 @@ def build_keras_like(lib, workload):
             x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
             x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         model = lib.Model(inputs, layers.Conv2D(1, 1)(x))
-    model.compile(optimizer=lib.optimizers.Adam(1e-3), loss="mse")
+    model.compile(optimizer=lib.optimizers.Adam(1e-3), loss="mse", jit_compile=jit_compile)
     return model
 
 
@@ -151,8 +163,8 @@ def run_torch(workload, x, y, repeats):
     return epoch, predict
 
 
-def run_keras_like(lib, workload, x, y):
-    model = build_keras_like(lib, workload)
+def run_keras_like(lib, workload, x, y, jit_compile="auto"):
+    model = build_keras_like(lib, workload, jit_compile)
     batch = WORKLOADS[workload][1]
 
     def epoch():
@@ -165,17 +177,20 @@ def run_keras_like(lib, workload, x, y):
 
 
 def worker(framework, workload, repeats):
-    if framework.startswith("keras-"):
-        os.environ["KERAS_BACKEND"] = framework.split("-", 1)[1]
-    import torch
+    backend = framework.split("-", 1)[1] if framework.startswith("keras-") else "torch"
+    os.environ["KERAS_BACKEND"] = backend
+    if backend == "torch":
+        import torch
 
-    torch.set_num_threads(1)
-    if framework.startswith("keras-"):
-        if framework == "keras-tensorflow":
-            import tensorflow as tf
+        torch.set_num_threads(1)
+    elif backend == "jax":
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    elif backend == "tensorflow":
+        import tensorflow as tf
 
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    if framework.startswith("keras-"):
         import keras
 
         keras.utils.set_random_seed(0)
@@ -183,23 +198,27 @@ def worker(framework, workload, repeats):
     if framework == "torch":
         torch.manual_seed(0)
         epoch, predict = run_torch(workload, x, y, repeats)
-    elif framework == "lamina":
+    elif framework in ("lamina", "lamina-jit"):
         import lamina
 
         lamina.utils.set_random_seed(0)
-        epoch, predict = run_keras_like(lamina, workload, x, y)
+        epoch, predict = run_keras_like(lamina, workload, x, y, jit_compile=framework == "lamina-jit")
     else:
         epoch, predict = run_keras_like(keras, workload, x, y)
-    result = {}
-    for name, function in (("fit", epoch), ("predict", predict)):
+    print(json.dumps({name: timed(function, repeats)[1] for name, function in (("fit", epoch), ("predict", predict))}))
+
+
+def timed(function, repeats):
+    """(seconds of the first, warm-up call; median seconds of ``repeats`` calls after it)."""
+    start = time.perf_counter()
+    function()
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
         function()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - start)
-        result[name] = statistics.median(times)
-    print(json.dumps(result))
+        times.append(time.perf_counter() - start)
+    return first, statistics.median(times)
 
 
 def main():
@@ -208,21 +227,23 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keras-python", default=None, help="an interpreter with Keras 3 and other backends")
-    parser.add_argument("--keras-backends", nargs="*", default=["tensorflow"])
+    parser.add_argument("--keras-backends", nargs="*", default=["tensorflow", "jax"])
+    parser.add_argument("--jit", action="store_true",
+                        help="also lamina with compile(jit_compile=True), timed after its warm-up compiled it")
     parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "WORKLOAD"))
     arguments = parser.parse_args()
     if arguments.worker:
         worker(*arguments.worker, arguments.repeats)
         return
-    import platform
-
     import torch
 
     frameworks = {"torch": sys.executable, "lamina": sys.executable, "keras-torch": sys.executable}
+    if arguments.jit:
+        frameworks["lamina-jit"] = sys.executable
     if arguments.keras_python:
         frameworks.update({f"keras-{b}": arguments.keras_python for b in arguments.keras_backends})
     env = {**os.environ, **ENV}
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; 1 torch thread; torch "
+    print(f"machine: {machine()}, {os.cpu_count()} CPUs; 1 thread per framework; torch "
           f"{torch.__version__}; env: " + " ".join(f"{k}={v}" for k, v in ENV.items()))
     print(f"seconds per epoch / per predict pass: median of {arguments.repeats} after a warm-up; ratios are "
           f"speed ratios (> 1: lamina faster), median over {arguments.rounds} rounds")
