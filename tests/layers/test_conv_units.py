@@ -125,13 +125,14 @@ def test_symmetric_same_padding_goes_to_the_kernel(monkeypatch):
 
 @pytest.mark.parametrize("kernel, strides, padding, output_padding, torch_arguments, cropped", [
     (2, 2, "same", None, (0, 0), 0), (4, 2, "same", None, (1, 0), 0), (3, 1, "same", None, (1, 0), 0),
-    (3, 2, "valid", None, (0, 0), 0), (1, 3, "valid", None, (0, 2), 0), (3, 2, "same", 0, (1, 0), 0),
+    (3, 2, "valid", None, (0, 1), 1), (1, 3, "valid", None, (0, 2), 0), (3, 2, "same", 0, (1, 1), 1),
     (3, 3, "same", None, (0, 0), 0), (1, 3, "same", 2, (0, 2), 0),
     (3, 2, "same", None, (0, 1), 2), (5, 2, "same", None, (1, 1), 2), (3, 2, "same", 1, (0, 1), 2)])
 def test_transpose_reaches_keras_window_through_torch_arguments(monkeypatch, kernel, strides, padding,
                                                                 output_padding, torch_arguments, cropped):
-    """Keras's window straight from PyTorch's padding/output_padding where they reach it; otherwise an
-    output longer by ``cropped`` cells, a multiple of the stride (oneDNN's fast kernel), cropped at the end."""
+    """Keras's window straight from PyTorch's padding/output_padding where they reach it at a length that is
+    a multiple of the stride; otherwise an output longer by ``cropped`` cells, a multiple of the stride
+    (oneDNN's fast kernel), cropped at the end."""
     calls = []
 
     def recording(x, kernel, bias, stride, padding, output_padding, groups, dilation):
