@@ -108,6 +108,10 @@ class CallbackList(Callback):
             self.set_model(model)
         self.set_params(params)
 
+    def listeners(self, *hooks):
+        """The callbacks that override any of ``hooks`` (or their Keras 2 aliases)."""
+        return [c for c in self.callbacks if any(c in self._active[hook] for hook in hooks)]
+
     def append(self, callback):
         """Adds ``callback`` (given this list's model and params), whose hooks are then called too."""
         self.callbacks.append(callback)

@@ -34,7 +34,7 @@ import torch
 
 from lamina import config, losses, optimizers, tree
 from lamina import metrics as metrics_module
-from lamina.callbacks import CallbackList, LazyLogs, pythonify_logs
+from lamina.callbacks import CallbackList, History, LazyLogs, ProgbarLogger, pythonify_logs
 from lamina.distribution.coordinator import coordinator as distribution_coordinator
 from lamina.dtypes import standardize_dtype
 from lamina.serialization import serialize_keras_object
@@ -360,6 +360,7 @@ class Trainer:
         initial_epoch = self._initial_epoch if self._initial_epoch is not None else initial_epoch
         batch_logs = LazyLogs()
         training_logs = {}
+        agree_per_batch = _may_stop_mid_epoch(self, callbacks)  # else the processes agree once per epoch
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
@@ -370,7 +371,8 @@ class Trainer:
                 for data in execution:
                     logs = train_function(data_module.move(data, device))
                 callbacks.on_train_batch_end(end, batch_logs.refresh(logs))
-                self.stop_training = distribution.any_process(self.stop_training)
+                if agree_per_batch:
+                    self.stop_training = distribution.any_process(self.stop_training)
                 if self.stop_training:
                     break
             epoch_logs = distribution.reduce_logs(lambda: pythonify_logs(self._get_metrics_result_or_logs(logs)))
@@ -504,6 +506,16 @@ def _callback_list(callbacks, model, add_history=False, verbose=1, **params):
         return callbacks
     return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
                         verbose=verbose, **params)
+
+
+def _may_stop_mid_epoch(model, callbacks):
+    """Whether ``stop_training`` can change inside an epoch: a custom ``train_step``, or a callback with its own
+    epoch-begin or batch hook (History and the progress bar never set it). Under several processes only then
+    do they agree on it after every batch (one collective per step); at every epoch's end they always do."""
+    if type(model).train_step is not Trainer.train_step:
+        return True
+    hooks = ("on_epoch_begin", "on_train_batch_begin", "on_train_batch_end")
+    return any(not isinstance(c, (History, ProgbarLogger)) for c in callbacks.listeners(*hooks))
 
 
 def _log_names(logs):
