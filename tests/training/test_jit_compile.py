@@ -7,6 +7,7 @@ time); one MLP runs through inductor itself.
 """
 
 import logging
+import shutil
 import warnings
 
 import numpy as np
@@ -76,6 +77,7 @@ def _assert_same(actual, expected, tolerance=1e-5):
     np.testing.assert_allclose(actual["predict"], expected["predict"], rtol=tolerance, atol=1e-6)
 
 
+@pytest.mark.skipif(not (shutil.which("c++") or shutil.which("g++")), reason="inductor needs a C++ compiler on CPU")
 def test_inductor_mlp_matches_eager_and_compiles_each_step_once(rng):
     data = _data(_mlp, rng)
     _, eager, _ = _train(_mlp, data, jit_compile=False)
