@@ -69,7 +69,10 @@ class Adam(_Moments):
         """Keras's ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` in float32: the powers, differences and
         root in torch (as Keras computes them: the same roundings), the product and quotient (correctly
         rounded in both) in NumPy float32, which costs a few torch calls fewer per step."""
-        powers = torch.pow(f32([self.beta_1, self.beta_2]), f32(int(self._iterations) + 1))
+        betas = (self.beta_1, self.beta_2)
+        if getattr(self, "_betas", (None,))[0] != betas:
+            self._betas = (betas, f32(betas))
+        powers = torch.pow(self._betas[1], self._iterations + 1)  # the int64 step, as float32 in the kernel
         corrections = 1 - powers
         corrections[1:].sqrt_()
         if torch.compiler.is_compiling():  # the same float32 roundings, as graph ops (NumPy is host-only)
