@@ -10,6 +10,8 @@ GRU training on CPU runs ``gru_backward.gru_sequence`` instead, masked or not (n
 numbers, with a batched backward pass in place of autograd's per-step replay of the kernel's ops.
 """
 
+import functools
+
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
@@ -43,6 +45,21 @@ def check_inputs(cell, inputs, states):
                              f"sequences. Received: shape {tuple(state.shape)}, {state.dtype} on {state.device}")
 
 
+def _outside_cpu_autocast(kernel):
+    """``kernel`` run outside CPU ``torch.autocast`` (a mixed policy's float16/bfloat16): oneDNN has no half
+    LSTM primitive ("could not create a primitive descriptor"), so on CPU the fused kernels compute in the
+    weights' float32, as the layers that autocast does not lower do."""
+    @functools.wraps(kernel)
+    def run(*args, **kwargs):
+        if torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):
+                return kernel(*args, **kwargs)
+        return kernel(*args, **kwargs)
+
+    return run
+
+
+@_outside_cpu_autocast
 def _kernel(cell, inputs, states, lengths, with_outputs=True):
     """The fused kernel over ``inputs (batch, time, in)``; returns (outputs, final flat states). With
     ``lengths`` and not ``with_outputs``, the packed outputs are not unpacked: outputs is None."""
@@ -99,6 +116,7 @@ def run(cell, sequences, states, mask, go_backwards, zero_output_for_mask, retur
     return last, outputs if return_sequences else None, states
 
 
+@_outside_cpu_autocast
 def run_bidirectional(forward_cell, backward_cell, sequences, forward_states, backward_states):
     """Both directions of an unmasked Bidirectional in one kernel call (PyTorch's ``bidirectional=True``).
 
