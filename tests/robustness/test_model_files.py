@@ -42,7 +42,8 @@ def test_corrupted_files_are_value_errors_naming_the_file_in_a_subprocess(tmp_pa
         import sys
         import numpy as np
         import lamina
-        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        sys.path[:0] = [{os.path.dirname(__file__)!r}, {os.path.dirname(os.path.dirname(__file__))!r}]
+        from corruption import corrupted
         from test_model_files import FORMATS, _model
 
         model = _model()
@@ -53,17 +54,8 @@ def test_corrupted_files_are_value_errors_naming_the_file_in_a_subprocess(tmp_pa
         for name in FORMATS:
             data = open(name, "rb").read()
             for trial in range(40):
-                blob = bytearray(data)
-                if trial % 3 == 0:
-                    for _ in range(rng.integers(1, 8)):
-                        blob[rng.integers(0, len(blob))] = rng.integers(0, 256)
-                elif trial % 3 == 1:
-                    blob = blob[: rng.integers(0, len(blob))]
-                else:
-                    start = rng.integers(0, len(blob))
-                    blob[start:start + 32] = bytes(rng.integers(0, 256, 32).tolist())
                 path = "corrupt_" + name
-                open(path, "wb").write(bytes(blob))
+                open(path, "wb").write(corrupted(data, rng, trial, run_length=32))
                 try:
                     if name.startswith("w."):
                         _model().load_weights(path)

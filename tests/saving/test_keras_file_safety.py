@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import lamina
+from corruption import corrupted
 from keras_reference import assert_close
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data" / "keras2"
@@ -209,16 +210,7 @@ def test_random_corruption_is_always_a_value_error_naming_the_file(saved, name):
     generator = np.random.default_rng(7)
     path = saved / f"corrupt_{name}"
     for trial in range(30):
-        blob = bytearray(data)
-        if trial % 3 == 0:
-            for _ in range(generator.integers(1, 8)):
-                blob[generator.integers(0, len(blob))] = generator.integers(0, 256)
-        elif trial % 3 == 1:
-            blob = blob[: generator.integers(0, len(blob))]
-        else:
-            start = generator.integers(0, len(blob))
-            blob[start:start + 16] = bytes(generator.integers(0, 256, 16).tolist())
-        path.write_bytes(bytes(blob))
+        path.write_bytes(corrupted(data, generator, trial, run_length=16))
         try:
             (_model().load_weights if "weights" in name else lamina.models.load_model)(path)
         except ValueError as error:
