@@ -47,7 +47,7 @@ def worker(framework):
     x, y = small_models.make_data("unet")
     if framework == "torch":
         torch.manual_seed(0)
-        epoch, _ = small_models.run_torch("unet", x, y, 1)
+        epoch, _ = small_models.run_torch("unet", x, y)
         model = None
     else:
         lib = __import__("lamina" if framework == "lamina" else "keras")

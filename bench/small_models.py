@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+import recurrent  # the bench scripts' shared median timing
+
 ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
 WORKLOADS = {"mlp8": (1024, 8), "unet": (128, 16), "lstm2": (512, 32)}  # samples, batch
 
@@ -132,7 +134,7 @@ def build_torch(workload):
     return UNet().to(memory_format=torch.channels_last)
 
 
-def run_torch(workload, x, y, repeats):
+def run_torch(workload, x, y):
     import torch
 
     model = build_torch(workload)
@@ -197,7 +199,7 @@ def worker(framework, workload, repeats):
     x, y = make_data(workload)
     if framework == "torch":
         torch.manual_seed(0)
-        epoch, predict = run_torch(workload, x, y, repeats)
+        epoch, predict = run_torch(workload, x, y)
     elif framework in ("lamina", "lamina-jit"):
         import lamina
 
@@ -213,12 +215,7 @@ def timed(function, repeats):
     start = time.perf_counter()
     function()
     first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return first, statistics.median(times)
+    return first, recurrent.timed(function, 0, repeats)
 
 
 def main():
