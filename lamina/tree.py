@@ -19,8 +19,6 @@ def flatten(structure):
 
 def pack_sequence_as(structure, flat):
     """Rebuilds ``structure`` with the leaves of ``flat``, in ``flatten`` order."""
-    if not is_nested(structure):
-        return flat[0] if isinstance(flat, (list, tuple)) else next(iter(flat))
     return _pack(structure, iter(flat))
 
 

@@ -28,11 +28,12 @@ def limit(stored_bytes, source):
 
 
 def _readable(count):
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if count < 1024 or unit == "TiB":
-            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+    if count < 1024:
+        return f"{count:.0f} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
         count /= 1024
-    return f"{count} bytes"
+        if count < 1024 or unit == "TiB":
+            return f"{count:.1f} {unit}"
 
 
 def claim(owner, name, shape, itemsize):
