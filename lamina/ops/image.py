@@ -65,7 +65,12 @@ def _float_images(images, name):
 def rgb_to_hsv(images, data_format=None):
     """RGB in [0, 1] to (hue, saturation, value) in [0, 1]."""
     images = _float_images(images, "rgb_to_hsv")
-    axis = -1 if normalize_data_format(data_format) == "channels_last" else -3
+    return hsv_from_rgb(images, -1 if normalize_data_format(data_format) == "channels_last" else -3)
+
+
+def hsv_from_rgb(images, axis):
+    """``rgb_to_hsv`` of float ``images`` whose colour channels are on ``axis`` (dm_pix's formulas, as
+    Keras); the image layers call it directly."""
     images = torch.where(images.abs() < torch.finfo(images.dtype).eps, 0.0, images)
     r, g, b = images.unbind(axis)
     value = torch.maximum(torch.maximum(r, g), b)
@@ -82,7 +87,11 @@ def rgb_to_hsv(images, data_format=None):
 def hsv_to_rgb(images, data_format=None):
     """(hue, saturation, value) in [0, 1] to RGB."""
     images = _float_images(images, "hsv_to_rgb")
-    axis = -1 if normalize_data_format(data_format) == "channels_last" else -3
+    return rgb_from_hsv(images, -1 if normalize_data_format(data_format) == "channels_last" else -3)
+
+
+def rgb_from_hsv(images, axis):
+    """``hsv_to_rgb`` of float ``images`` whose channels are on ``axis``; the image layers call it directly."""
     hue, saturation, value = images.unbind(axis)
     sector = torch.remainder(hue, 1.0) * 6.0
     red = torch.clamp(torch.abs(sector - 3.0) - 1.0, 0.0, 1.0)
@@ -287,7 +296,8 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
     return affine_transform(images, transform, interpolation, "constant", fill_value, data_format)
 
 
-def _gaussian_kernel_1d(size, sigma, dtype, device):
+def gaussian_kernel_1d(size, sigma, dtype, device):
+    """A normalised Gaussian of ``size`` taps and standard deviation ``sigma``."""
     x = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
     kernel = torch.exp(-0.5 * (x / sigma) ** 2)
     return kernel / kernel.sum()
@@ -312,8 +322,8 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     data_format = normalize_data_format(data_format, "gaussian_blur")
     x, unbatched = _batched_nchw(images, data_format)
     sigma = to_tensor(sigma, dtype=x.dtype)
-    kernel = torch.outer(_gaussian_kernel_1d(kernel_size[1], sigma[1], x.dtype, x.device),
-                         _gaussian_kernel_1d(kernel_size[0], sigma[0], x.dtype, x.device))
+    kernel = torch.outer(gaussian_kernel_1d(kernel_size[1], sigma[1], x.dtype, x.device),
+                         gaussian_kernel_1d(kernel_size[0], sigma[0], x.dtype, x.device))
     return _restore(_depthwise_nchw(x, kernel, "same"), data_format, unbatched)
 
 
@@ -333,7 +343,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     generator = torch_generator(seed, x.device)
     noise = torch.randn((2 * batch, 1, height, width), generator=generator, dtype=dtype, device=x.device) * sigma
     size = int(6 * sigma) | 1
-    kernel = torch.outer(*(2 * [_gaussian_kernel_1d(size, torch.tensor(sigma, dtype=dtype), dtype, x.device)]))
+    kernel = torch.outer(*(2 * [gaussian_kernel_1d(size, torch.tensor(sigma, dtype=dtype), dtype, x.device)]))
     dx, dy = _depthwise_nchw(noise, kernel, "same")[:, 0].split(batch)
     rows = torch.arange(height, dtype=dtype, device=x.device)[:, None] + alpha * dy
     cols = torch.arange(width, dtype=dtype, device=x.device)[None, :] + alpha * dx
@@ -351,7 +361,8 @@ def _keys_cubic(x):
     return torch.where(x >= 2.0, 0.0, out)
 
 
-def _lanczos(radius):
+def lanczos_kernel(radius):
+    """The Lanczos window of ``radius`` as ``jax.image``'s resize weighs distances."""
     def kernel(x):
         y = radius * torch.sin(torch.pi * x) * torch.sin(torch.pi * x / radius)
         out = torch.where(x > 1e-3, y / torch.where(x != 0, torch.pi ** 2 * x ** 2, 1), 1)
@@ -361,7 +372,7 @@ def _lanczos(radius):
 
 _KERNELS = {"linear": _triangle, "bilinear": _triangle, "trilinear": _triangle, "triangle": _triangle,
             "cubic": _keys_cubic, "bicubic": _keys_cubic, "tricubic": _keys_cubic,
-            "lanczos3": _lanczos(3.0), "lanczos5": _lanczos(5.0)}
+            "lanczos3": lanczos_kernel(3.0), "lanczos5": lanczos_kernel(5.0)}
 
 
 def _resampling_weights(input_size, output_size, scale, translation, kernel, antialias):
@@ -514,7 +525,7 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
     compute = torch_dtype(result_type(dtype_name(image1), float))
     x, unbatched = _batched_nchw(image1.to(compute), data_format)
     y, _ = _batched_nchw(image2.to(compute), data_format)
-    gauss = _gaussian_kernel_1d(filter_size, filter_sigma, compute, x.device)
+    gauss = gaussian_kernel_1d(filter_size, filter_sigma, compute, x.device)
     kernel = torch.outer(gauss, gauss)
     c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
     mu_x, mu_y = _depthwise_nchw(x, kernel, 0), _depthwise_nchw(y, kernel, 0)

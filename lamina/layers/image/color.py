@@ -9,7 +9,8 @@ import torch
 
 from lamina.layers.image import randomness
 from lamina.layers.image.base import BaseImagePreprocessingLayer
-from lamina.layers.image.colorspace import hsv_to_rgb, rgb_to_grayscale, rgb_to_hsv, transform_value_range
+from lamina.layers.image.colorspace import rgb_to_grayscale, transform_value_range
+from lamina.ops.image import hsv_from_rgb, rgb_from_hsv
 from lamina.registry import register_builtin
 
 
@@ -157,10 +158,10 @@ class BaseHSVLayer(BaseColorLayer):
     """A change made in HSV space on 3-channel RGB images."""
 
     def _hsv(self, images):
-        return rgb_to_hsv(images, self.channel_axis)
+        return hsv_from_rgb(images, self.channel_axis)
 
     def _rgb(self, images):
-        return hsv_to_rgb(images, self.channel_axis)
+        return rgb_from_hsv(images, self.channel_axis)
 
     def _replace_channel(self, images, index, channel):
         parts = list(images.unbind(self.channel_axis))

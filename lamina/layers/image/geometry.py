@@ -12,6 +12,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from lamina.ops.image import gaussian_kernel_1d, lanczos_kernel
+
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5")
@@ -132,14 +134,6 @@ def _pad_to_aspect_ratio(images, target_height, target_width, fill_value):
     return F.pad(images, (left, left, top, top), value=float(fill_value))
 
 
-def _lanczos(radius):
-    def kernel(x):
-        y = radius * torch.sin(math.pi * x) * torch.sin(math.pi * x / radius)
-        out = torch.where(x > 1e-3, y / torch.where(x != 0, math.pi ** 2 * x ** 2, 1.0), 1.0)
-        return torch.where(x > radius, 0.0, out)
-    return kernel
-
-
 def lanczos_weights(input_size, output_size, radius, antialias, dtype, device):
     """The (input_size, output_size) resampling matrix of a Lanczos resize, as ``jax.image.resize``
     (``scale_and_translate`` with scale output/input, no translation)."""
@@ -147,7 +141,7 @@ def lanczos_weights(input_size, output_size, radius, antialias, dtype, device):
     kernel_scale = max(inverse_scale, 1.0) if antialias else 1.0
     sample_points = (torch.arange(output_size, dtype=torch.float64, device=device) + 0.5) * inverse_scale - 0.5
     distance = (sample_points[None, :] - torch.arange(input_size, dtype=torch.float64, device=device)[:, None]).abs()
-    weights = _lanczos(radius)(distance / kernel_scale)
+    weights = lanczos_kernel(radius)(distance / kernel_scale)
     total = weights.sum(dim=0, keepdim=True)
     weights = torch.where(total.abs() > 1000.0 * torch.finfo(torch.float32).eps,
                           weights / torch.where(total != 0, total, 1.0), 0.0)
@@ -184,19 +178,12 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
                          align_corners=align_corners, antialias=antialias)
 
 
-def gaussian_kernel_1d(size, sigma, dtype):
-    """A normalised Gaussian of ``size`` taps and standard deviation ``sigma`` (a 0-d tensor)."""
-    x = torch.arange(size, dtype=dtype, device=sigma.device) - (size - 1) / 2
-    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-    return kernel / kernel.sum()
-
-
 def gaussian_blur(images, kernel_size, sigma):
     """Blurs ``images`` (N, C, H, W) with a Gaussian of ``kernel_size`` (along width, along height) and
     ``sigma`` (a (2,) tensor, same order), zero-padded to keep the size ("same"), as Keras's
     ``gaussian_blur``."""
     channels = images.shape[1]
-    along_width = gaussian_kernel_1d(kernel_size[0], sigma[0], images.dtype)
-    along_height = gaussian_kernel_1d(kernel_size[1], sigma[1], images.dtype)
+    along_width = gaussian_kernel_1d(kernel_size[0], sigma[0], images.dtype, sigma.device)
+    along_height = gaussian_kernel_1d(kernel_size[1], sigma[1], images.dtype, sigma.device)
     kernel = torch.outer(along_height, along_width).expand(channels, 1, kernel_size[1], kernel_size[0])
     return F.conv2d(images, kernel, padding=(kernel_size[1] // 2, kernel_size[0] // 2), groups=channels)
