@@ -262,20 +262,20 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     return out.squeeze(0) if unbatched else out
 
 
-def _homography(start_points, end_points):
-    """The 8 projective coefficients mapping ``end_points`` to ``start_points`` (``(batch, 4, 2)`` each)."""
-    rows, targets = [], []
-    for i in range(4):
-        sx, sy = start_points[:, i, 0], start_points[:, i, 1]
-        ex, ey = end_points[:, i, 0], end_points[:, i, 1]
-        one, zero = torch.ones_like(ex), torch.zeros_like(ex)
-        rows.append(torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], dim=-1))
-        rows.append(torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], dim=-1))
-        targets += [sx, sy]
-    matrix = torch.stack(rows, dim=1)
-    compute = torch.promote_types(matrix.dtype, torch.float32)
-    solution = torch.linalg.solve(matrix.to(compute), torch.stack(targets, dim=-1).unsqueeze(-1).to(compute))
-    return solution.reshape(-1, 8).to(matrix.dtype)
+def compute_homography_matrix(start_points, end_points):
+    """The 8 homography coefficients (N, 8) mapping each ``end_points`` corner (N, 4, 2) to its
+    ``start_points`` corner, as Keras's ``compute_homography_matrix`` (keras.src.ops.image); the image
+    layers call it too."""
+    sx, sy = start_points[..., 0], start_points[..., 1]
+    ex, ey = end_points[..., 0], end_points[..., 1]
+    zeros, ones = torch.zeros_like(ex), torch.ones_like(ex)
+    rows_x = torch.stack([ex, ey, ones, zeros, zeros, zeros, -sx * ex, -sx * ey], dim=-1)
+    rows_y = torch.stack([zeros, zeros, zeros, ex, ey, ones, -sy * ex, -sy * ey], dim=-1)
+    coefficients = torch.stack([rows_x, rows_y], dim=2).reshape(-1, 8, 8)  # rows x1, y1, x2, y2, ...
+    targets = torch.stack([sx, sy], dim=-1).reshape(-1, 8, 1)
+    compute = torch.promote_types(coefficients.dtype, torch.float32)
+    solution = torch.linalg.solve(coefficients.to(compute), targets.to(compute))
+    return solution.reshape(-1, 8).to(coefficients.dtype)
 
 
 @keras_op("PerspectiveTransform", "image", config=("interpolation", "fill_value", "data_format"))
@@ -292,7 +292,7 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
                          f"(batch, 4, 2). Received: {tuple(start_points.shape)} and {tuple(end_points.shape)}")
     if start_points.ndim == 2:
         start_points, end_points = start_points.unsqueeze(0), end_points.unsqueeze(0)
-    transform = _homography(start_points, end_points)
+    transform = compute_homography_matrix(start_points, end_points)
     return affine_transform(images, transform, interpolation, "constant", fill_value, data_format)
 
 

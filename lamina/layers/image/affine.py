@@ -9,7 +9,8 @@ import torch
 from lamina.layers.image import bounding_boxes as boxes_lib
 from lamina.layers.image.base import BaseImagePreprocessingLayer, symmetric_range
 from lamina.layers.image.geometry import (FILL_MODES, INTERPOLATIONS, affine_transform, compute_affine_matrix,
-                                          compute_homography_matrix, from_nchw, perspective_transform, to_nchw)
+                                          from_nchw, perspective_transform, to_nchw)
+from lamina.ops.image import compute_homography_matrix
 from lamina.registry import register_builtin
 
 

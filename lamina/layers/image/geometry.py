@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from lamina.ops.image import gaussian_kernel_1d, lanczos_kernel
+from lamina.ops.image import compute_homography_matrix, gaussian_kernel_1d, lanczos_kernel
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -86,21 +86,6 @@ def compute_affine_matrix(center_x, center_y, angle, translate_x, translate_y, s
     zeros = torch.zeros_like(a0)
     return torch.stack([a0, a1, translate_x + cx - cx * a0 - cy * a1,
                         b0, b1, translate_y + cy - cx * b0 - cy * b1, zeros, zeros], dim=1)
-
-
-def compute_homography_matrix(start_points, end_points):
-    """The 8 homography coefficients (N, 8) mapping each ``end_points`` corner (N, 4, 2) to its
-    ``start_points`` corner, as ``keras.ops.image.compute_homography_matrix``."""
-    sx, sy = start_points[..., 0], start_points[..., 1]
-    ex, ey = end_points[..., 0], end_points[..., 1]
-    zeros, ones = torch.zeros_like(ex), torch.ones_like(ex)
-    rows_x = torch.stack([ex, ey, ones, zeros, zeros, zeros, -sx * ex, -sx * ey], dim=-1)
-    rows_y = torch.stack([zeros, zeros, zeros, ex, ey, ones, -sy * ex, -sy * ey], dim=-1)
-    coefficients = torch.stack([rows_x, rows_y], dim=2).reshape(-1, 8, 8)  # rows x1, y1, x2, y2, ...
-    targets = torch.stack([sx, sy], dim=-1).reshape(-1, 8, 1)
-    compute = torch.promote_types(coefficients.dtype, torch.float32)
-    solution = torch.linalg.solve(coefficients.to(compute), targets.to(compute))
-    return solution.reshape(-1, 8).to(start_points.dtype)
 
 
 def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0.0):
