@@ -33,10 +33,14 @@ _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sa
 # ---------------------------------------------------------------- shared helpers
 def as_tensors(y_true, y_pred, dtype=None):
     """``y_pred`` as a float tensor (``dtype``, default floatx) and ``y_true`` in its dtype, on its device."""
-    dtype = dtype or getattr(torch, config.floatx())
+    floatx = getattr(torch, config.floatx())
+    dtype = dtype or floatx
+    if type(y_pred) is torch.Tensor and type(y_true) is torch.Tensor and y_pred.dtype is dtype \
+            and y_true.dtype is dtype and y_true.device == y_pred.device:
+        return y_true, y_pred  # already what the conversions below would return (the training loop's case)
     mask = getattr(y_pred, "_keras_mask", None)
     y_pred = torch.as_tensor(np.asarray(y_pred) if not isinstance(y_pred, torch.Tensor) else y_pred)
-    if not y_pred.is_floating_point() or dtype != getattr(torch, config.floatx()):
+    if not y_pred.is_floating_point() or dtype != floatx:
         y_pred = y_pred.to(dtype)
     if mask is not None:
         y_pred._keras_mask = mask
@@ -57,6 +61,12 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
         else:
             x2 = x2.squeeze(-1)
     return x1, x2
+
+
+def _mean_over_last_axis(values):
+    """``mean(values, axis=-1)``; an axis of size 1 is dropped instead (the same values and gradient, without
+    a reduction and its autograd node)."""
+    return values.squeeze(-1) if values.ndim and values.shape[-1] == 1 else torch.mean(values, dim=-1)
 
 
 def _check_reduction(reduction):
@@ -90,13 +100,16 @@ def reduce_weighted_values(values, sample_weight=None, mask=None, reduction="sum
         values = values * sample_weight
     if reduction in (None, "none") or values.ndim == 0 or tuple(values.shape) == (0,):
         return values
-    loss = values.sum()
     if reduction == "sum":
-        return loss
+        return values.sum()
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        divisor = sample_weight.sum()
+        loss, divisor = values.sum(), sample_weight.sum()
         return torch.where(divisor != 0, loss / divisor, torch.zeros_like(loss))
-    return loss / values.numel() if values.numel() else torch.zeros_like(loss)
+    if not values.numel():
+        return values.new_zeros(())
+    # Keras's sum / count. torch's CPU mean is that very sum divided by the count (forward and backward, the
+    # same roundings) in one op; elsewhere a mean may multiply by the reciprocal, which rounds differently.
+    return values.mean() if values.device.type == "cpu" else values.sum() / values.numel()
 
 
 # ---------------------------------------------------------------- loss functions
@@ -110,17 +123,17 @@ def mean_squared_error(y_true, y_pred):
     """``mean((y_true - y_pred)**2, axis=-1)``."""
     y_true, y_pred = _regression_pair(y_true, y_pred)
     if y_true.shape != y_pred.shape:  # broadcast, as Keras subtracts
-        return torch.mean(torch.square(y_true - y_pred), dim=-1)
+        return _mean_over_last_axis(torch.square(y_true - y_pred))
     # F.mse_loss's (y_pred - y_true)**2 is Keras's (y_true - y_pred)**2 bit for bit, gradient included, in
     # one autograd node instead of two
-    return torch.mean(F.mse_loss(y_pred, y_true, reduction="none"), dim=-1)
+    return _mean_over_last_axis(F.mse_loss(y_pred, y_true, reduction="none"))
 
 
 @registry.register_builtin(_MODULE)
 def mean_absolute_error(y_true, y_pred):
     """``mean(|y_true - y_pred|, axis=-1)``."""
     y_true, y_pred = _regression_pair(y_true, y_pred)
-    return torch.mean(torch.abs(y_true - y_pred), dim=-1)
+    return _mean_over_last_axis(torch.abs(y_true - y_pred))
 
 
 @registry.register_builtin(_MODULE)
@@ -128,7 +141,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
     """``100 * mean(|(y_true - y_pred) / max(|y_true|, epsilon)|, axis=-1)``."""
     y_true, y_pred = _regression_pair(y_true, y_pred)
     diff = torch.abs((y_true - y_pred) / torch.clamp(torch.abs(y_true), min=config.epsilon()))
-    return 100.0 * torch.mean(diff, dim=-1)
+    return 100.0 * _mean_over_last_axis(diff)
 
 
 @registry.register_builtin(_MODULE)
@@ -138,7 +151,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     eps = config.epsilon()
     first = torch.log(torch.clamp(y_pred, min=eps) + 1.0)
     second = torch.log(torch.clamp(y_true, min=eps) + 1.0)
-    return torch.mean(torch.square(first - second), dim=-1)
+    return _mean_over_last_axis(torch.square(first - second))
 
 
 @registry.register_builtin(_MODULE)
@@ -159,7 +172,7 @@ def huber(y_true, y_pred, delta=1.0):
     delta = torch.tensor(delta, dtype=y_pred.dtype, device=y_pred.device)
     quadratic = 0.5 * torch.square(error)
     linear = delta * abs_error - 0.5 * torch.square(delta)
-    return torch.mean(torch.where(abs_error <= delta, quadratic, linear), dim=-1)
+    return _mean_over_last_axis(torch.where(abs_error <= delta, quadratic, linear))
 
 
 @registry.register_builtin(_MODULE)
@@ -167,7 +180,7 @@ def log_cosh(y_true, y_pred):
     """``mean(log(cosh(y_pred - y_true)), axis=-1)``, computed as ``x + softplus(-2x) - log(2)``."""
     y_true, y_pred = _regression_pair(y_true, y_pred)
     x = y_pred - y_true
-    return torch.mean(x + F.softplus(x * -2.0) - math.log(2.0), dim=-1)
+    return _mean_over_last_axis(x + F.softplus(x * -2.0) - math.log(2.0))
 
 
 def _hinge_labels(y_true):
@@ -180,14 +193,14 @@ def _hinge_labels(y_true):
 def hinge(y_true, y_pred):
     """``mean(max(1 - y_true * y_pred, 0), axis=-1)``, labels in {-1, 1} (0/1 converted)."""
     y_true, y_pred = as_tensors(y_true, y_pred)
-    return torch.mean(torch.clamp(1.0 - _hinge_labels(y_true) * y_pred, min=0.0), dim=-1)
+    return _mean_over_last_axis(torch.clamp(1.0 - _hinge_labels(y_true) * y_pred, min=0.0))
 
 
 @registry.register_builtin(_MODULE)
 def squared_hinge(y_true, y_pred):
     """``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)``, labels in {-1, 1} (0/1 converted)."""
     y_true, y_pred = as_tensors(y_true, y_pred)
-    return torch.mean(torch.square(torch.clamp(1.0 - _hinge_labels(y_true) * y_pred, min=0.0)), dim=-1)
+    return _mean_over_last_axis(torch.square(torch.clamp(1.0 - _hinge_labels(y_true) * y_pred, min=0.0)))
 
 
 @registry.register_builtin(_MODULE)
@@ -212,7 +225,7 @@ def kl_divergence(y_true, y_pred):
 def poisson(y_true, y_pred):
     """``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``."""
     y_true, y_pred = as_tensors(y_true, y_pred)
-    return torch.mean(y_pred - y_true * torch.log(y_pred + config.epsilon()), dim=-1)
+    return _mean_over_last_axis(y_pred - y_true * torch.log(y_pred + config.epsilon()))
 
 
 def _clipped_log_probabilities(y_pred, axis):

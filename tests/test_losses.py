@@ -219,3 +219,24 @@ def test_ctc_rejects_bad_ranks():
         losses.ctc(np.ones((2, 3)), np.ones((2, 5)))
     with pytest.raises(ValueError, match=r"q must be in the interval \(0, 1\)"):
         losses.CategoricalGeneralizedCrossEntropy(q=1.0)
+
+
+@pytest.mark.parametrize("shape", [(7, 1), (8, 1), (13, 3), (1, 1), (5, 2, 1)])
+@pytest.mark.parametrize("name", ["mean_squared_error", "mean_absolute_error", "log_cosh", "huber"])
+def test_fast_reductions_are_keras_formulas_bit_for_bit(rng, shape, name):
+    """A last axis of size 1 is squeezed rather than averaged, and the batch mean is one CPU ``mean``: the
+    values and gradients are those of Keras's ``mean(axis=-1)`` then ``sum / count``, bit for bit."""
+    y_true = torch.from_numpy(rng.standard_normal(shape).astype("float32"))
+    y_pred = torch.from_numpy(rng.standard_normal(shape).astype("float32") * 3).requires_grad_()
+    loss = losses.get(name)
+    ours = losses.LossFunctionWrapper(loss)(y_true, y_pred)
+    per_sample = {"mean_squared_error": lambda: torch.square(y_true - y_pred),
+                  "mean_absolute_error": lambda: torch.abs(y_true - y_pred),
+                  "log_cosh": lambda: (y_pred - y_true) + torch.nn.functional.softplus((y_pred - y_true) * -2.0)
+                  - np.log(2.0),
+                  "huber": lambda: torch.where(torch.abs(y_true - y_pred) <= 1.0, 0.5 * torch.square(y_true - y_pred),
+                                               torch.abs(y_true - y_pred) - 0.5)}[name]()
+    values = torch.mean(per_sample, dim=-1)
+    reference = values.sum() / values.numel()
+    assert torch.equal(ours, reference)
+    assert torch.equal(torch.autograd.grad(ours, y_pred)[0], torch.autograd.grad(reference, y_pred)[0])
