@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from lamina.optimizers.base import Optimizer, f32
+from lamina.optimizers.flat import elementwise
 from lamina import registry
 
 
@@ -39,6 +40,21 @@ class _Moments(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
+_CORRECTIONS_PER_TABLE = 1024
+
+
+def bias_corrections(beta_1, beta_2, first_step, count):
+    """``(1 - beta_1**t, sqrt(1 - beta_2**t))`` in float32 for ``t = first_step, ..., first_step + count - 1``,
+    as a ``(count, 2)`` NumPy array, each value rounded as a 0-d float32 computation rounds it (Keras's): the
+    steps are read through a strided view, so torch's ``pow`` takes its scalar loop for every element (its
+    vectorized loop rounds some powers differently; tests/test_optimizers.py compares the two)."""
+    steps = torch.arange(first_step, first_step + count, dtype=torch.float64).to(torch.float32)
+    strided = torch.empty(2 * count, dtype=torch.float32)[::2].copy_(steps)
+    corrections = 1 - torch.pow(f32((beta_1, beta_2)).view(2, 1), strided.view(1, count))
+    corrections[1].sqrt_()
+    return corrections.T.numpy()
+
+
 @registry.register_builtin("keras.optimizers")
 class Adam(_Moments):
     """``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) + epsilon)``;
@@ -53,6 +69,7 @@ class Adam(_Moments):
         if self.amsgrad:
             self._add_slots("velocity_hat")
 
+    @elementwise
     def _update(self, grads, variables, lr):
         alpha = self._step_size(lr)
         momentums, velocities = self._update_moments(grads, variables)
@@ -66,18 +83,20 @@ class Adam(_Moments):
         torch._foreach_addcdiv_(variables, momentums, denominators, value=-alpha)
 
     def _step_size(self, lr):
-        """Keras's ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` in float32: the powers, differences and
-        root in torch (as Keras computes them: the same roundings), the product and quotient (correctly
-        rounded in both) in NumPy float32, which costs a few torch calls fewer per step."""
-        betas = (self.beta_1, self.beta_2)
-        if getattr(self, "_betas", (None,))[0] != betas:
-            self._betas = (betas, f32(betas))
-        powers = torch.pow(self._betas[1], self._iterations + 1)  # the int64 step, as float32 in the kernel
-        corrections = 1 - powers
-        corrections[1:].sqrt_()
+        """Keras's ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` in float32, rounded as Keras computes it: the
+        powers by torch's scalar ``pow``, the differences and root in float32, the product and quotient
+        (correctly rounded anywhere) in NumPy float32. The bias corrections are read from a table made
+        ``_CORRECTIONS_PER_TABLE`` steps at a time, which costs one lookup per step instead of five ops."""
         if torch.compiler.is_compiling():  # the same float32 roundings, as graph ops (NumPy is host-only)
-            return (f32(lr) * corrections[1] / corrections[0]).item()
-        beta_1_correction, root_beta_2_correction = corrections.numpy()
+            powers = torch.pow(f32((self.beta_1, self.beta_2)), self._iterations + 1)
+            corrections = 1 - powers
+            return (f32(lr) * corrections[1].sqrt() / corrections[0]).item()
+        step = int(self._iterations) + 1
+        table = getattr(self, "_corrections", None)
+        if table is None or table[0] != (self.beta_1, self.beta_2) or not 0 <= step - table[1] < len(table[2]):
+            table = self._corrections = ((self.beta_1, self.beta_2), step,
+                                         bias_corrections(self.beta_1, self.beta_2, step, _CORRECTIONS_PER_TABLE))
+        beta_1_correction, root_beta_2_correction = table[2][step - table[1]]
         return float(np.float32(lr) * root_beta_2_correction / beta_1_correction)
 
     def get_config(self):
@@ -104,6 +123,7 @@ class Adamax(_Moments):
     def _build_slots(self):
         self._add_slots("momentum", "norm")
 
+    @elementwise
     def _update(self, grads, variables, lr):
         beta_1_power = torch.pow(f32(self.beta_1), f32(int(self._iterations) + 1))
         momentums = self._slot("momentum", variables)
@@ -127,6 +147,7 @@ class Nadam(_Moments):
         self._u_product = f32(1.0)
         self._extra_variables.append(self._u_product)
 
+    @elementwise
     def _update(self, grads, variables, lr):
         step = int(self._iterations)
         beta_1 = f32(self.beta_1)

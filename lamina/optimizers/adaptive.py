@@ -3,6 +3,7 @@
 import torch
 
 from lamina.optimizers.base import Optimizer
+from lamina.optimizers.flat import elementwise
 from lamina import registry
 
 
@@ -28,6 +29,7 @@ class RMSprop(Optimizer):
         if self.centered:
             self._add_slots("average_gradient")
 
+    @elementwise
     def _update(self, grads, variables, lr):
         velocities = self._slot("velocity", variables)
         torch._foreach_mul_(velocities, self.rho)
@@ -64,6 +66,7 @@ class Adagrad(Optimizer):
     def _build_slots(self):
         self._add_slots("accumulator", initial=self.initial_accumulator_value)
 
+    @elementwise
     def _update(self, grads, variables, lr):
         accumulators = self._slot("accumulator", variables)
         torch._foreach_add_(accumulators, torch._foreach_mul(grads, grads))
@@ -91,6 +94,7 @@ class Adadelta(Optimizer):
     def _rms(self, tensors):
         return torch._foreach_sqrt(torch._foreach_add(tensors, self.epsilon))
 
+    @elementwise
     def _update(self, grads, variables, lr):
         accumulated_grads = self._slot("accumulated_grad", variables)
         accumulated_deltas = self._slot("accumulated_delta_var", variables)

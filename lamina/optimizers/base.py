@@ -18,6 +18,7 @@ import torch
 
 from lamina.naming import to_snake_case, unique_name
 from lamina.optimizers import schedules
+from lamina.optimizers.flat import FlatState
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 
@@ -110,6 +111,7 @@ class Optimizer:
         self._slot_order = []
         self._extra_variables = []
         self._constrained = set()
+        self._flat = None  # a FlatState once built, when the update can run on flat buffers
 
     # ----------------------------------------------------------------- state
     @property
@@ -173,8 +175,15 @@ class Optimizer:
         if self.use_ema:
             self._add_slots("average")
         self._build_slots()
+        if self._updates_elementwise() and FlatState.eligible(self._trainable_variables):
+            self._flat = FlatState(self._trainable_variables, self._slots)
         self.built = True
 
+    def _updates_elementwise(self):
+        """Whether every stage of this optimizer's update treats each element alike (lamina.optimizers.flat)."""
+        return getattr(type(self)._update, "elementwise", False) \
+            and type(self)._apply_weight_decay is Optimizer._apply_weight_decay \
+            and type(self)._clip_gradients is Optimizer._clip_gradients
     def _build_slots(self):
         """Subclasses create their slots here with ``_add_slots``."""
 
@@ -211,9 +220,12 @@ class Optimizer:
         self._trainable_variables = variables
         self._index = {id(variable): i for i, variable in enumerate(variables)}
         self._constrained = {id(v) for v in variables if getattr(v, "constraint", None) is not None}
+        self._flat = None
 
     def _slot(self, name, variables):
-        """The ``name`` slots of ``variables`` (a subset of the built ones), in their order."""
+        """The ``name`` slots of ``variables`` (a subset of the built ones, or the flat buffer), in their order."""
+        if self._flat is not None and variables[0] is self._flat.weights:
+            return [self._flat.slots[name]]
         slots = self._slots[name]
         return [slots[self._index[id(v)]] for v in variables]
 
@@ -259,6 +271,11 @@ class Optimizer:
         variables = [v for _, v in pairs]
         grads = [g if type(g) is torch.Tensor and g.dtype == v.dtype and g.device == v.device
                  else torch.as_tensor(g, device=v.device).to(v.dtype) for g, v in pairs]
+        updated, averaged = variables, self._trainable_variables
+        if self._flat is not None and not (self.clipnorm or self.global_clipnorm or torch.compiler.is_compiling()) \
+                and self._flat.covers(variables):
+            grads, updated = [self._flat.gather(grads)], [self._flat.weights]  # the same update, as one tensor each
+            averaged = updated
         if self.loss_scale_factor is not None:
             grads = torch._foreach_div(grads, self.loss_scale_factor)
         grads = self._clip_gradients(grads)
@@ -266,10 +283,10 @@ class Optimizer:
             lr = _learning_rate_tensor(self).item()  # called here: the graph resumes with a tensor, not a float
         else:
             lr = self._current_learning_rate()
-        self._apply_weight_decay(variables, lr)
-        self._update(grads, variables, lr)
+        self._apply_weight_decay(updated, lr)
+        self._update(grads, updated, lr)
         if self.use_ema:
-            self._update_moving_average()
+            self._update_moving_average(averaged)
         self._iterations += 1
         if self._constrained:
             apply_constraints(variables, self._constrained)
@@ -298,10 +315,10 @@ class Optimizer:
             return torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -self.clipvalue), self.clipvalue)
         return grads
 
-    def _update_moving_average(self):
-        """``average = m * average + (1 - m) * w`` with ``m = 0`` on the first step; periodic overwrite."""
-        variables = self._trainable_variables
-        averages = self._slots["average"]
+    def _update_moving_average(self, variables):
+        """``average = m * average + (1 - m) * w`` with ``m = 0`` on the first step; periodic overwrite.
+        ``variables``: the built ones (or their flat buffer)."""
+        averages = self._slot("average", variables)
         compiling = torch.compiler.is_compiling()  # then the step stays in the graph: no Python branch on it
         if compiling:
             momentum = torch.where(self._iterations == 0, 0.0, self.ema_momentum).item()

@@ -3,6 +3,7 @@
 import torch
 
 from lamina.optimizers.base import Optimizer
+from lamina.optimizers.flat import elementwise
 from lamina import registry
 
 
@@ -21,6 +22,7 @@ class Lion(Optimizer):
     def _build_slots(self):
         self._add_slots("momentum")
 
+    @elementwise
     def _update(self, grads, variables, lr):
         momentums = self._slot("momentum", variables)
         directions = torch._foreach_mul(momentums, self.beta_1)

@@ -3,6 +3,7 @@
 import torch
 
 from lamina.optimizers.base import Optimizer
+from lamina.optimizers.flat import elementwise
 from lamina import registry
 
 
@@ -25,6 +26,7 @@ class SGD(Optimizer):
         if self.momentum != 0:
             self._add_slots("momentum")
 
+    @elementwise
     def _update(self, grads, variables, lr):
         if self.momentum == 0:
             torch._foreach_add_(variables, grads, alpha=-lr)

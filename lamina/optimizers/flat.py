@@ -1,0 +1,81 @@
+"""Contiguous optimizer state: the built variables, and each kind of slot, as views of one buffer each.
+
+With many small variables an update costs what its ops cost to launch, not their arithmetic: Keras's
+Adam is seven ``_foreach`` ops, each a kernel per variable. When the variables are views of one flat
+buffer (and the momentums of another, and so on), the same formula runs as seven ops on one tensor
+each, and the gradients are gathered into one buffer once per step.
+
+The results are those of the per-variable update, bit for bit: only optimizers whose update is the
+same arithmetic on every element take part (``elementwise`` marks their ``_update``), and elementwise
+kernels round each element alike whatever tensor holds it (tests/test_optimizer_flat_state.py checks
+every such optimizer against its per-variable run). Clipping by norm, which reduces per variable,
+runs per variable.
+
+The variables keep being what they were: the same ``Parameter`` objects, with their shapes, values and
+gradients; only their storage moved (``state_dict``, ``torch.save``, safetensors and DDP read views as
+they read any tensor). Once anything re-seats a variable or a slot (``module.to(...)``, FSDP's
+sharding, ``p.data = ...``), the views no longer cover it: the optimizer then updates per variable
+(its slots stay views, which are tensors like any other) and never moves the storage back. The slots
+are the optimizer's own: only it re-seats them (FSDP's ``_rebind``, which drops the flat state).
+"""
+
+import torch
+from torch._utils import _flatten_dense_tensors
+
+
+def elementwise(update):
+    """Marks an optimizer's ``_update`` as the same arithmetic on every element (no per-variable norm,
+    shape or reduction), so that it may run on the flat buffers."""
+    update.elementwise = True
+    return update
+
+
+class FlatState:
+    """The built ``variables`` and ``slots`` (name -> one slot per variable) re-seated as views of one
+    buffer per kind; ``weights`` and ``slots`` are then the flat buffers."""
+
+    def __init__(self, variables, slots):
+        self.variables = list(variables)
+        self.weights = _reseat(self.variables)
+        self.slots = {name: _reseat(tensors) for name, tensors in slots.items()}
+        self._expected = self._pointers()
+
+    @staticmethod
+    def eligible(variables):
+        """Whether ``variables`` can share one buffer: two or more distinct, plain, contiguous dense tensors
+        of one dtype on one device (a sharded or compiled model's are left alone)."""
+        if len(variables) < 2 or len({id(v) for v in variables}) != len(variables) \
+                or torch.compiler.is_compiling():
+            return False
+        first = variables[0]
+        return all(type(v.data) is torch.Tensor and v.layout is torch.strided and v.is_contiguous()
+                   and v.dtype == first.dtype and v.device == first.device and not hasattr(v, "device_mesh")
+                   for v in variables)
+
+    def covers(self, variables):
+        """Whether ``variables`` are the built ones, in order, still views of the buffers."""
+        return len(variables) == len(self.variables) \
+            and all(v is built for v, built in zip(variables, self.variables)) \
+            and self._pointers() == self._expected
+
+    def gather(self, grads):
+        """The gradients as one flat tensor, in the variables' order."""
+        return _flatten_dense_tensors(grads)
+
+    def _pointers(self):
+        """Where the variables and the buffers lie (the buffers' own addresses tell a copy of this state, whose
+        recorded addresses are another's, from the original)."""
+        return [t.data_ptr() for t in self.variables] + [self.weights.data_ptr()] \
+            + [buffer.data_ptr() for buffer in self.slots.values()]
+
+
+@torch.no_grad()
+def _reseat(tensors):
+    """One buffer holding ``tensors``' values; each tensor's storage becomes its view of it."""
+    buffer = _flatten_dense_tensors([t.detach() for t in tensors])
+    offset = 0
+    for tensor in tensors:
+        size = tensor.numel()
+        tensor.data = buffer[offset:offset + size].view(tensor.shape)
+        offset += size
+    return buffer
