@@ -19,6 +19,7 @@ import itertools
 
 import numpy as np
 import torch
+from torch.nn.modules import module as torch_module
 
 from lamina import naming, regularizers, tree
 from lamina.dtype_policies import get_policy, serialize_policy
@@ -36,6 +37,16 @@ from lamina.symbolic.node import Node
 from lamina.symbolic.shape_inference import infer_output_spec, is_fake, real_tensor_mode
 
 _module_call = torch.nn.Module.__call__
+_GLOBAL_MODULE_HOOKS = (torch_module._global_forward_hooks, torch_module._global_forward_pre_hooks,
+                        torch_module._global_backward_hooks, torch_module._global_backward_pre_hooks)
+
+
+def calls_forward_directly(module):
+    """Whether ``Module.__call__`` would call ``forward`` and nothing else: no hook of the module's or global,
+    no ``module.compile()``, no ``torch.jit`` trace, no Dynamo trace (which sees the usual call)."""
+    return not (module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                or module._backward_pre_hooks or any(_GLOBAL_MODULE_HOOKS) or module._compiled_call_impl is not None
+                or torch._C._get_tracing_state() or torch.compiler.is_compiling())
 
 
 _FIRST_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim")
@@ -118,6 +129,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         self._input_torch_dtype = TORCH_DTYPES[self.dtype_policy.variable_dtype]
         self._autocast_dtype = TORCH_DTYPES[self.dtype_policy.compute_dtype] if self.dtype_policy.is_mixed else None
         self._plain_call = False
+        self._forward_is_call = False
         self._built_rank = -1
         self._axis_checks = ()
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -284,6 +296,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                             and self._autocast_dtype is None and not has_sublayers
                             and is_shape(self._build_input_shape))
         self._built_rank = len(self._build_input_shape) if self._plain_call else -1
+        self._forward_is_call = type(self).forward is type(self).call  # as __init_subclass__ sets it
         self._propagates_masks = self.supports_masking
         spec = self.input_spec
         # The axes a built layer depends on (feature counts, channels), checked before any kernel runs.
@@ -341,8 +354,11 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                     if shape[axis] != size:
                         break  # the full path raises the InputSpec's clear error
                 else:
-                    # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call.
+                    # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call, which
+                    # without hooks is ``forward`` itself.
                     try:
+                        if self._forward_is_call and calls_forward_directly(self):
+                            return self.call(first)
                         return _module_call(self, first)
                     except _CALL_ERRORS as error:
                         raise self._explained_error(first, error) from error

@@ -1,0 +1,66 @@
+"""The call fast paths (a plain layer calls ``call`` itself, a Sequential of plain layers runs them one after
+the other) do exactly what ``torch.nn.Module.__call__`` and the full call do: hooks, errors, training flags."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+
+
+def _mlp():
+    return lamina.Sequential([layers.Input((4,)), layers.Dense(3, activation="relu"), layers.Dense(2)])
+
+
+def _hooked(register):
+    model = _mlp()
+    seen = []
+    handle = register(model, seen)
+    model(torch.ones(2, 4))
+    model(torch.ones(2, 4), training=True)
+    model.predict(np.ones((2, 4), "float32"), verbose=0)
+    handle.remove()
+    model(torch.ones(2, 4))
+    return seen
+
+
+@pytest.mark.parametrize("register", [
+    lambda model, seen: model.layers[0].register_forward_hook(lambda m, i, o: seen.append(m.name)),
+    lambda model, seen: model.layers[1].register_forward_pre_hook(lambda m, i: seen.append(m.name)),
+    lambda model, seen: model.register_forward_hook(lambda m, i, o: seen.append(m.name)),
+    lambda model, seen: torch.nn.modules.module.register_module_forward_hook(
+        lambda m, i, o: seen.append(m.name) if m is model else None),
+], ids=["layer-hook", "layer-pre-hook", "model-hook", "global-hook"])
+def test_hooks_run_on_every_call_until_removed(register):
+    seen = _hooked(register)
+    assert len(seen) == 3 and len(set(seen)) == 1
+
+
+def test_full_backward_hook_sees_the_gradient():
+    model = _mlp()
+    grads = []
+    model.layers[1].register_full_backward_hook(lambda m, gi, go: grads.append(go[0].shape))
+    model(torch.ones(5, 4)).sum().backward()
+    assert grads == [torch.Size([5, 2])]
+
+
+def test_direct_stack_gives_the_full_calls_outputs_and_gradients():
+    model = _mlp()
+    x = torch.randn(6, 4)
+    fast = model(x, training=True)
+    full = model._full_call((x,), {"training": True})
+    assert torch.equal(fast, full)
+    assert fast.grad_fn is not None
+
+
+def test_a_bad_input_names_the_model_and_the_layer():
+    with pytest.raises(ValueError, match=r"'sequential.*'.*expected axis -1 of input shape to have value 4"):
+        _mlp()(torch.ones(2, 5))
+
+
+def test_layers_that_read_training_still_get_it():
+    model = lamina.Sequential([layers.Input((100,)), layers.Dropout(0.5)])
+    x = torch.ones(4, 100)
+    assert torch.equal(model(x), x)
+    assert (model(x, training=True) == 0).any()
