@@ -4,6 +4,8 @@ Outputs are matched by position (lists) or by output name (dicts). With several 
 output's loss is tracked as ``<output>_loss`` and its metrics as ``<output>_<metric>``.
 """
 
+import functools
+
 import torch
 
 from lamina import losses as losses_module
@@ -170,7 +172,11 @@ class MetricResults(LazyDict):
     """
 
     def __init__(self, model):
-        self._metrics = model.metrics
+        self._model = model
+
+    @functools.cached_property
+    def _metrics(self):
+        return self._model.metrics  # walked when first read: a step whose logs nobody reads never walks the model
 
     def _compute(self):
         values = {}

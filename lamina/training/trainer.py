@@ -541,6 +541,10 @@ def _executions(batches, steps_per_execution):
     numbers them (``end = begin + steps_per_execution - 1``, the last execution possibly shorter): the
     callbacks see one batch per execution, which is what ``steps_per_execution > 1`` saves."""
     iterator = iter(batches)
+    if steps_per_execution == 1:  # the common case, without slicing the iterator
+        for step, batch in enumerate(iterator):
+            yield step, step, (batch,)
+        return
     for begin in itertools.count(0, steps_per_execution):
         execution = list(itertools.islice(iterator, steps_per_execution))
         if not execution:
@@ -550,6 +554,8 @@ def _executions(batches, steps_per_execution):
 
 def _concatenated(batch_outputs):
     """Outputs of several batches (each structured like the model's outputs) joined along the batch axis."""
+    if type(batch_outputs[0]) is torch.Tensor:
+        return torch.cat(batch_outputs)
     flat = [tree.flatten(outputs) for outputs in batch_outputs]
     return tree.pack_sequence_as(batch_outputs[0], [torch.cat(parts) for parts in zip(*flat)])
 
