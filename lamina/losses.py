@@ -27,6 +27,8 @@ from lamina.ops.arguments import is_int
 from lamina.serialization import deserialize_keras_object, resolve_identifier, serialize_keras_object
 
 _MODULE = "keras.losses"
+_squared_errors = torch._C._nn.mse_loss  # F.mse_loss's kernel, for inputs of one shape
+_NO_REDUCTION = torch.nn._reduction.get_enum("none")
 _REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
 
@@ -124,9 +126,9 @@ def mean_squared_error(y_true, y_pred):
     y_true, y_pred = _regression_pair(y_true, y_pred)
     if y_true.shape != y_pred.shape:  # broadcast, as Keras subtracts
         return _mean_over_last_axis(torch.square(y_true - y_pred))
-    # F.mse_loss's (y_pred - y_true)**2 is Keras's (y_true - y_pred)**2 bit for bit, gradient included, in
-    # one autograd node instead of two
-    return _mean_over_last_axis(F.mse_loss(y_pred, y_true, reduction="none"))
+    # torch's mse_loss, (y_pred - y_true)**2, is Keras's (y_true - y_pred)**2 bit for bit, gradient included, in
+    # one autograd node instead of two; called below F.mse_loss, whose broadcast_tensors adds two more nodes
+    return _mean_over_last_axis(_squared_errors(y_pred, y_true, _NO_REDUCTION))
 
 
 @registry.register_builtin(_MODULE)

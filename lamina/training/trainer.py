@@ -444,11 +444,14 @@ class Trainer:
         outputs = []
         callbacks.on_predict_begin()
         with torch.inference_mode():  # entered once: the step's own inference_mode is then nearly free
+            batch_end = bool(callbacks.listeners("on_predict_batch_end"))  # else no batch's outputs are joined
             for begin, end, execution in _executions(adapter, self.steps_per_execution):
                 callbacks.on_predict_batch_begin(begin)
-                outputs.extend(predict_function(data_module.move(data, device)) for data in execution)
-                batch_outputs = outputs[-1] if len(execution) == 1 else _concatenated(outputs[-len(execution):])
-                callbacks.on_predict_batch_end(end, {"outputs": batch_outputs})
+                for data in execution:
+                    outputs.append(predict_function(data_module.move(data, device)))
+                if batch_end:
+                    batch_outputs = outputs[-1] if len(execution) == 1 else _concatenated(outputs[-len(execution):])
+                    callbacks.on_predict_batch_end(end, {"outputs": batch_outputs})
                 if self.stop_predicting:
                     break
         callbacks.on_predict_end()
