@@ -80,10 +80,12 @@ def test_a_subclass_with_its_own_update_keeps_its_variables():
     assert optimizer._flat is None
 
 
-def test_mixed_dtypes_and_single_variables_are_not_flattened():
+def test_mixed_dtypes_single_and_large_variables_are_not_flattened():
+    """Large variables keep their own storage: gathering their gradients would cost more than it saves."""
     mixed = _variables()[:2]
     mixed[1].data = mixed[1].data.double()
-    for variables in (mixed, _variables()[:1]):
+    large = [torch.nn.Parameter(torch.zeros(256, 256)), torch.nn.Parameter(torch.zeros(256))]
+    for variables in (mixed, _variables()[:1], large):
         optimizer = optimizers.Adam()
         optimizer.build(variables)
         assert optimizer._flat is None
