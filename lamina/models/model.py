@@ -12,7 +12,7 @@ import torch
 
 from lamina import serialization, tree
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.layer import Layer, set_masks, specs_from_shapes
+from lamina.engine.layer import _CALL_ERRORS, Layer, calls_forward_directly, set_masks, specs_from_shapes
 from lamina.layers.serialization import deserialize
 from lamina.models.summary import format_summary
 from lamina.registry import register_builtin
@@ -55,6 +55,32 @@ class Model(Trainer, Layer):
             raise TypeError(f"Model.__init__ got unexpected arguments {sorted(unexpected) or args}: a subclassed "
                             "model takes name/trainable/dtype; a functional model takes (inputs, outputs).")
         Trainer.__init__(self)
+
+    def __call__(self, *args, **kwargs):
+        if len(args) == 1 and (not kwargs or len(kwargs) == 1 and "training" in kwargs) \
+                and self._runs_layers_directly(args[0]):
+            try:
+                return self._run_directly(args[0])
+            except _CALL_ERRORS as error:
+                raise self._explained_error(args[0], error) from error
+        return super().__call__(*args, **kwargs)
+
+    def _runs_layers_directly(self, inputs):
+        """Whether a call is its layers' calls and nothing else: each layer a built plain leaf (each still
+        checks its own input: lamina.engine.layer) called on one tensor, nothing of the model's own to run
+        (hooks, losses, autocast, an overridden ``call``), a plain tensor in the model's dtype without a
+        mask. ``training`` then reaches no layer, and the call context has nothing to carry."""
+        return type(inputs) is torch.Tensor and inputs.dtype is self._input_torch_dtype \
+            and not hasattr(inputs, "_keras_mask") and self.activity_regularizer is None and not self._adds_losses \
+            and self._autocast_dtype is None and self._layers_run_directly() and calls_forward_directly(self)
+
+    def _layers_run_directly(self):
+        """Subclasses: whether every layer is plain and the model's own ``call`` runs them and nothing else."""
+        return False
+
+    def _run_directly(self, inputs):
+        """Subclasses: the outputs for ``inputs``, the layers called one by one (when _layers_run_directly)."""
+        raise NotImplementedError
 
     @property
     def layers(self):
@@ -235,6 +261,12 @@ class Functional(Model):
             if isinstance(layer, Layer) and not isinstance(layer, InputLayer):  # ops steps are not modules
                 self.add_module(_module_key(self, layer.name), layer)
         self._run_nodes = [node for node in self._nodes if not node.is_input]
+        # Per node: its one input tensor when it is called on exactly one tensor and nothing else (most
+        # layers), which the replay then reads without walking the call's structure.
+        self._single_inputs = [node.call_args[0] if len(node.call_args) == 1 and not node.call_kwargs
+                               and isinstance(node.call_args[0], KerasTensor) else None for node in self._run_nodes]
+        self._single_input_graph = all(isinstance(node.layer, Layer) for node in self._run_nodes) \
+            and None not in self._single_inputs and len(self.inputs) == 1
         self.built = True
         # Keras 2's node 0 of a functional model: its own inputs and outputs.
         self._inbound_nodes.append(Node.record_only(self, (inputs,), outputs))
@@ -288,12 +320,27 @@ class Functional(Model):
         def lookup(item):
             return values[id(item)] if isinstance(item, KerasTensor) else item
 
-        for node in self._run_nodes:
-            outputs = run_node(node, tree.map_structure(lookup, node.call_args),
-                               tree.map_structure(lookup, node.call_kwargs))
-            for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
-                values[id(tensor)] = value
+        for node, single_input in zip(self._run_nodes, self._single_inputs):
+            if single_input is not None:
+                outputs = run_node(node, (values[id(single_input)],), {})
+            else:
+                outputs = run_node(node, tree.map_structure(lookup, node.call_args),
+                                   tree.map_structure(lookup, node.call_kwargs))
+            if type(outputs) is torch.Tensor and len(node.output_tensors) == 1:
+                values[id(node.output_tensors[0])] = outputs
+            else:
+                for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
+                    values[id(tensor)] = value
+        if isinstance(self._outputs_struct, KerasTensor):
+            return values[id(self._outputs_struct)]
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
+
+    def _layers_run_directly(self):
+        return self._single_input_graph and type(self).call is Functional.call \
+            and all(node.layer._plain_call for node in self._run_nodes)
+
+    def _run_directly(self, inputs):
+        return self.call(inputs)
 
     def call(self, inputs, training=None, mask=None):
         flat_inputs = conform_inputs(self.name, self._flat_inputs(inputs), self.inputs)

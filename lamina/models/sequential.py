@@ -1,10 +1,8 @@
 """Sequential: a linear stack of layers."""
 
-import torch
-
 from lamina import naming, serialization
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.layer import _CALL_ERRORS, Layer, calls_forward_directly, set_masks
+from lamina.engine.layer import Layer, set_masks
 from lamina.layers.serialization import deserialize
 from lamina.models.model import Model
 from lamina.registry import register_builtin
@@ -129,27 +127,14 @@ class Sequential(Model):
     def output(self):
         return self.outputs[0] if self.outputs else Layer.output.fget(self)
 
-    def __call__(self, *args, **kwargs):
-        if len(args) == 1 and (not kwargs or len(kwargs) == 1 and "training" in kwargs) \
-                and self._runs_stack_directly(args[0]):
-            outputs = args[0]
-            try:
-                for layer in self._stack:
-                    outputs = layer(outputs)
-            except _CALL_ERRORS as error:
-                raise self._explained_error(args[0], error) from error
-            return outputs
-        return super().__call__(*args, **kwargs)
+    def _layers_run_directly(self):
+        return type(self).call is Sequential.call and bool(self._stack) \
+            and all(layer._plain_call for layer in self._stack)
 
-    def _runs_stack_directly(self, inputs):
-        """Whether a call is the layers' calls one after the other and nothing else: every layer a built plain
-        leaf (each still checks its own input: lamina.engine.layer), nothing of the model's own to run (hooks,
-        losses, autocast), a plain tensor in the model's dtype without a mask. ``training`` then reaches no
-        layer, so the call context has nothing to carry."""
-        return type(inputs) is torch.Tensor and inputs.dtype is self._input_torch_dtype and bool(self._stack) \
-            and all(layer._plain_call for layer in self._stack) and not hasattr(inputs, "_keras_mask") \
-            and self.activity_regularizer is None and not self._adds_losses and self._autocast_dtype is None \
-            and calls_forward_directly(self)
+    def _run_directly(self, inputs):
+        for layer in self._stack:
+            inputs = layer(inputs)
+        return inputs
 
     def call(self, inputs, training=None, mask=None):
         set_masks(inputs, mask)  # the first layer reads it from its input, as in a functional model

@@ -7,6 +7,9 @@ One ``apply`` runs, in Keras's order: drop ``None`` gradients, divide by
 declare their slots in ``_build_slots`` and implement ``_update`` with
 multi-tensor ``torch._foreach_*`` ops.
 
+Elementwise updates of small CPU variables run on flat buffers (lamina/optimizers/flat.py), with the
+same results bit for bit.
+
 Scalar state (``iterations``, the float learning rate, Nadam's ``u_product``)
 lives in CPU tensors so reading it never synchronises a GPU; per-variable slots
 live beside their variable, in its dtype and on its device.

@@ -64,3 +64,33 @@ def test_layers_that_read_training_still_get_it():
     x = torch.ones(4, 100)
     assert torch.equal(model(x), x)
     assert (model(x, training=True) == 0).any()
+
+
+def _functional_mlp():
+    inputs = layers.Input((4,))
+    return lamina.Model(inputs, layers.Dense(2)(layers.Dense(3, activation="relu")(inputs)))
+
+
+@pytest.mark.parametrize("make", [_mlp, _functional_mlp], ids=["sequential", "functional"])
+def test_a_forward_of_the_instances_own_is_called(make):
+    """A distribution routes a model's forward through DDP by setting it on the instance."""
+    model = make()
+    calls = []
+    own = model.forward
+
+    def forward(*args, **kwargs):
+        calls.append(1)
+        return own(*args, **kwargs)
+
+    model.__dict__["forward"] = forward
+    model(torch.ones(2, 4), training=True)
+    assert calls == [1]
+
+
+def test_functional_direct_calls_give_the_full_calls_outputs():
+    model = _functional_mlp()
+    x = torch.randn(6, 4)
+    assert model._runs_layers_directly(x)
+    assert torch.equal(model(x, training=True), model._full_call((x,), {"training": True}))
+    with pytest.raises(ValueError, match=r"Model 'functional.*': input 0 .* expects shape"):
+        model(torch.ones(2, 5))
