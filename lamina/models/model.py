@@ -13,6 +13,8 @@ import torch
 from lamina import serialization, tree
 from lamina.engine.input_layer import InputLayer
 from lamina.engine.layer import _CALL_ERRORS, Layer, calls_forward_directly, set_masks, specs_from_shapes
+from lamina.dtypes import TORCH_DTYPES
+from lamina.engine.weights import Structure
 from lamina.layers.serialization import deserialize
 from lamina.models.summary import format_summary
 from lamina.registry import register_builtin
@@ -81,6 +83,24 @@ class Model(Trainer, Layer):
     def _run_directly(self, inputs):
         """Subclasses: the outputs for ``inputs``, the layers called one by one (when _layers_run_directly)."""
         raise NotImplementedError
+
+    def _layer_inputs(self):
+        """Subclasses: (layer, its symbolic input) per layer call, in the order they run; None when unknown."""
+        return None
+
+    def _inputs_fit_every_layer(self, inputs):
+        """Whether every layer will receive exactly the shape and dtype it was built on, so that its own input
+        checks (and call machinery) can be skipped: ``inputs`` has the model's symbolic input's shape (every
+        non-batch dimension known) and dtype; each layer is one of lamina's own, whose outputs' shapes follow
+        from its inputs' (a custom layer keeps its checks), built on its symbolic input; no layer has a hook
+        or a forward of its own. The static part is cached per model structure."""
+        key = (Structure.version, len(self._modules))
+        cached = self.__dict__.get("_fitting_input")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_fitting_input"] = (key, _fitting_input(self._layer_inputs()))
+        signature = cached[1]
+        return signature is not None and inputs.dtype is signature[1] and inputs.shape[1:] == signature[0] \
+            and not any(_has_call_machinery(layer) for layer in signature[2])
 
     @property
     def layers(self):
@@ -208,6 +228,27 @@ def conform_inputs(model_name, values, inputs):
                                  f"Received: shape {tuple(value.shape)}")
         conformed.append(value)
     return conformed
+
+
+def _fitting_input(layer_inputs):
+    """(non-batch shape, dtype, layers) of the one input with which every layer of ``layer_inputs`` gets what it
+    was built on (see ``Model._inputs_fit_every_layer``), or None."""
+    if not layer_inputs:
+        return None
+    for layer, symbolic in layer_inputs:
+        if not type(layer).__module__.startswith("lamina.") or None in symbolic.shape[1:] \
+                or tuple(symbolic.shape[1:]) != tuple(layer._build_input_shape[1:]) \
+                or TORCH_DTYPES.get(symbolic.dtype) is not layer._input_torch_dtype:
+            return None
+    first = layer_inputs[0][1]
+    return torch.Size(first.shape[1:]), TORCH_DTYPES[first.dtype], tuple(layer for layer, _ in layer_inputs)
+
+
+def _has_call_machinery(layer):
+    """Whether calling ``layer`` involves more than its ``call``: hooks, a forward of its own, ``compile()``."""
+    return bool("forward" in layer.__dict__ or layer._forward_hooks or layer._forward_pre_hooks
+                or layer._backward_hooks or layer._backward_pre_hooks or layer._compiled_call_impl is not None
+                or not layer._forward_is_call)
 
 
 def _functional_arguments(args, kwargs):
@@ -340,7 +381,13 @@ class Functional(Model):
             and all(node.layer._plain_call for node in self._run_nodes)
 
     def _run_directly(self, inputs):
-        return self.call(inputs)
+        (inputs,) = conform_inputs(self.name, [inputs], self.inputs)
+        if self._inputs_fit_every_layer(inputs):
+            return self._run_graph([inputs], lambda node, args, kwargs: node.layer.call(*args))
+        return self._run_graph([inputs], lambda node, args, kwargs: node.layer(*args))
+
+    def _layer_inputs(self):
+        return [(node.layer, single) for node, single in zip(self._run_nodes, self._single_inputs)]
 
     def call(self, inputs, training=None, mask=None):
         flat_inputs = conform_inputs(self.name, self._flat_inputs(inputs), self.inputs)

@@ -132,9 +132,19 @@ class Sequential(Model):
             and all(layer._plain_call for layer in self._stack)
 
     def _run_directly(self, inputs):
-        for layer in self._stack:
-            inputs = layer(inputs)
+        if self._inputs_fit_every_layer(inputs):
+            for layer in self._stack:
+                inputs = layer.call(inputs)
+        else:
+            for layer in self._stack:
+                inputs = layer(inputs)
         return inputs
+
+    def _layer_inputs(self):
+        if self._input_layer is None or len(self._graph_nodes) != len(self._stack):
+            return None
+        symbolic = [self._input_layer.output] + [node.outputs for node in self._graph_nodes[:-1]]
+        return list(zip(self._stack, symbolic))
 
     def call(self, inputs, training=None, mask=None):
         set_masks(inputs, mask)  # the first layer reads it from its input, as in a functional model

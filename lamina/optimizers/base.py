@@ -187,6 +187,7 @@ class Optimizer:
         return getattr(type(self)._update, "elementwise", False) \
             and type(self)._apply_weight_decay is Optimizer._apply_weight_decay \
             and type(self)._clip_gradients is Optimizer._clip_gradients
+
     def _build_slots(self):
         """Subclasses create their slots here with ``_add_slots``."""
 

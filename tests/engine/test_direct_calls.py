@@ -94,3 +94,26 @@ def test_functional_direct_calls_give_the_full_calls_outputs():
     assert torch.equal(model(x, training=True), model._full_call((x,), {"training": True}))
     with pytest.raises(ValueError, match=r"Model 'functional.*': input 0 .* expects shape"):
         model(torch.ones(2, 5))
+
+
+class _Scale(layers.Layer):
+    """A custom plain layer: its output shape is its own business, so the layers after it keep their checks."""
+
+    def call(self, inputs):
+        return inputs[:, :2] * 2.0
+
+
+def test_only_lamina_layers_built_on_the_input_skip_their_checks():
+    model = _mlp()
+    assert model._inputs_fit_every_layer(torch.ones(3, 4))
+    assert not model._inputs_fit_every_layer(torch.ones(3, 4, dtype=torch.float64))
+    custom = lamina.Sequential([layers.Input((4,)), _Scale(), layers.Dense(2)])
+    assert custom._layers_run_directly() and not custom._inputs_fit_every_layer(torch.ones(3, 4))
+    torch.testing.assert_close(custom(torch.ones(3, 4)), custom._full_call((torch.ones(3, 4),), {}))
+
+
+def test_a_popped_layer_is_not_called():
+    model = lamina.Sequential([layers.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    assert model(torch.ones(1, 4)).shape == (1, 2)
+    model.pop()
+    assert model(torch.ones(1, 4)).shape == (1, 3)
