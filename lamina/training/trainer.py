@@ -364,7 +364,7 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            self.train()
+            _set_training_mode(self, True)
             logs = {}
             for begin, end, execution in _executions(train, self.steps_per_execution):
                 callbacks.on_train_batch_begin(begin)
@@ -376,7 +376,7 @@ class Trainer:
                 if self.stop_training:
                     break
             epoch_logs = distribution.reduce_logs(lambda: pythonify_logs(self._get_metrics_result_or_logs(logs)))
-            self.eval()
+            _set_training_mode(self, False)
             if validation is not None and _should_validate(epoch, validation_freq):
                 validation_logs = self._run_evaluation(validation, callbacks, device, distribution)
                 epoch_logs.update({f"val_{name}": value for name, value in validation_logs.items()})
@@ -422,7 +422,7 @@ class Trainer:
         verbose = distribution.verbose(_resolve_verbose(verbose))
         callbacks = _callback_list(callbacks, self, verbose=verbose, steps=adapter.num_batches, mode="test")
         device = self._prepare(adapter)
-        self.eval()
+        _set_training_mode(self, False)
         logs = self._run_evaluation(distribution.distribute(adapter), callbacks, device, distribution)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
@@ -439,7 +439,7 @@ class Trainer:
         device = self._device() or torch.device("cpu")
         adapter = distribution.distribute(adapter)
         predict_function = distribution.predict_step(self.make_predict_function())
-        self.eval()
+        _set_training_mode(self, False)
         self.stop_predicting = False
         outputs = []
         callbacks.on_predict_begin()
@@ -561,6 +561,13 @@ def _concatenated(batch_outputs):
         return torch.cat(batch_outputs)
     flat = [tree.flatten(outputs) for outputs in batch_outputs]
     return tree.pack_sequence_as(batch_outputs[0], [torch.cat(parts) for parts in zip(*flat)])
+
+
+def _set_training_mode(model, training):
+    """``model.train(training)``, skipped when every module is already in that mode (setting the flag on each
+    module costs more than a small model's batch)."""
+    if any(module.training is not training for module in model.modules()):
+        model.train(training)
 
 
 def _without_autograd(step, inference):
