@@ -63,7 +63,7 @@ def _take(value, order):
     """Rows ``order`` of a tensor (on its device) or of a NumPy string array."""
     if isinstance(value, np.ndarray):
         return value[order.numpy()]
-    return value.index_select(0, order.to(value.device))
+    return value.index_select(0, order if order.device == value.device else order.to(value.device))
 
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
@@ -175,7 +175,8 @@ class ArrayAdapter:
             if order is None:  # views
                 parts = [t[rows] if t is not None else None for t in leaves]
             else:  # each batch gathered on its own: no shuffled copy of the whole data
-                parts = [_take(t, order[rows]) if t is not None else None for t in leaves]
+                index = order[rows]
+                parts = [_take(t, index) if t is not None else None for t in leaves]
             yield pack_x_y_sample_weight(*(parts if plain else tree.pack_sequence_as(data, parts)))
 
     def split(self, validation_split, validation_batch_size=None):
