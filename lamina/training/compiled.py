@@ -33,6 +33,8 @@ eagerly from then on; an error that the eager step raises too is the step's own 
 """
 
 import logging
+import statistics
+import time
 import types
 import warnings
 import weakref
@@ -49,7 +51,7 @@ _WARNED = weakref.WeakSet()  # the models whose fallback to eager was logged
 
 def resolve(jit_compile, run_eagerly):
     """Whether the steps are compiled: ``jit_compile=True`` unless ``run_eagerly`` (warned, as Keras does);
-    ``"auto"`` is eager (``Trainer.compile`` gives the measurement behind that rule)."""
+    ``"auto"`` is decided per fit by ``MeasuredStep``."""
     if jit_compile not in (True, False, None, "auto"):
         raise ValueError("compile: `jit_compile` must be True, False or 'auto'. "
                          f"Received: jit_compile={jit_compile!r}")
@@ -57,6 +59,75 @@ def resolve(jit_compile, run_eagerly):
         warnings.warn("If `run_eagerly` is True, then `jit_compile` cannot also be True. Disabling `jit_compile`.",
                       stacklevel=3)
     return jit_compile is True and not run_eagerly
+
+
+# jit_compile="auto" (see Trainer.compile for the measurements): compile a fit's step only when the eager steps
+# still to run would take at least AUTO_MIN_SECONDS, so that compiling (4-23 s here) costs a few percent of
+# the fit at most; keep the compiled step only when it runs at least AUTO_MIN_GAIN times as fast as eager.
+AUTO_MIN_SECONDS = 600.0
+AUTO_MIN_GAIN = 1.1
+AUTO_TIMED_STEPS = 20  # timed per measurement, after AUTO_WARM_UP_STEPS untimed ones
+AUTO_WARM_UP_STEPS = 5
+
+
+class MeasuredStep:
+    """``jit_compile="auto"``'s train step: eager, timed over a few steps; compiled (``CompiledStep``) once the
+    steps still to run would take long enough eagerly for compiling to pay; back to eager for good if the
+    compiled steps, timed in turn, are not faster. CPU steps only (timing a CUDA step would synchronise it,
+    and CUDA was not measured), and not under data parallelism (its replicas hold the step).
+
+    ``expect(steps)`` tells it how many steps the fit will run (unknown for generators: it stays eager).
+    """
+
+    def __init__(self, step, model):
+        self.step = step
+        self.model = model
+        self.current = step
+        self.compiled = None  # the CompiledStep, once tried
+        self.settled = False
+        self.remaining = None
+        self._eager_seconds = None
+        self._calls = 0
+        self._times = []
+
+    def expect(self, steps):
+        """A fit of ``steps`` steps (None: unknown) begins: a step left eager by a shorter fit is measured again."""
+        self.remaining = steps
+        if self.settled and self.compiled is None:
+            self.settled, self._calls, self._times = False, 0, []
+
+    def __call__(self, data):
+        if self.settled:
+            return self.current(data)
+        self._calls += 1
+        start = time.perf_counter()
+        outputs = self.current(data)
+        if self._calls > AUTO_WARM_UP_STEPS:
+            self._times.append(time.perf_counter() - start)
+        if self.remaining is not None:
+            self.remaining -= 1
+        if len(self._times) == AUTO_TIMED_STEPS:
+            self._decide(statistics.median(self._times))
+        return outputs
+
+    def _decide(self, seconds):
+        self._times, self._calls = [], 0
+        if self.compiled is None:  # the eager steps were timed
+            device = self.model._device()
+            if self.remaining is None or self.remaining * seconds < AUTO_MIN_SECONDS or _data_parallel() \
+                    or (device is not None and device.type != "cpu"):
+                self.settled = True
+                return
+            self._eager_seconds = seconds
+            self.compiled = self.current = CompiledStep(self.step, self.model)
+            logger.info("jit_compile='auto': compiling the train step of model '%s' (%d eager steps left, %.2f ms "
+                        "each).", self.model.name, self.remaining, seconds * 1e3)
+            return
+        faster = self._eager_seconds / seconds >= AUTO_MIN_GAIN
+        self.current = self.compiled if faster else self.step
+        self.settled = True
+        logger.info("jit_compile='auto': model '%s' trains %s (compiled step %.2f ms, eager %.2f ms).",
+                    self.model.name, "compiled" if faster else "eagerly", seconds * 1e3, self._eager_seconds * 1e3)
 
 
 def gradients(loss, weights):

@@ -59,6 +59,7 @@ class Trainer:
         self.history = None
         self.steps_per_execution = 1
         self.jit_compile = False
+        self._jit_compile_auto = False
         self.run_eagerly = False
         self._compile_loss = None
         self._compile_metrics = None
@@ -82,14 +83,17 @@ class Trainer:
         compiler failure is logged once and the model runs eagerly. ``run_eagerly=True`` runs everything
         eagerly and wins over ``jit_compile=True`` (with Keras's warning).
 
-        ``"auto"`` (Keras's default) runs eagerly, a rule taken from bench/jit_compile.py (2 x86-64 cores,
-        "Intel(R) Xeon(R) Processor", 1 thread, torch 2.13 CPU; compiled speed over eager): an MLP
-        16-32-32-1 at batch 8 fits 1.9-2.4x as fast but predicts 0.31-0.38x as fast; a CNN on 28x28x1 at
-        batch 64 fits 1.03-1.07x and predicts 1.3-1.4x as fast. Compiling the fit step costs 19 s (MLP)
-        and 23 s (CNN) on a first run, 4-5 s with PyTorch's on-disk cache, and a compiled step saves
-        0.2-0.45 ms: a fit breaks even after 11,000-96,000 steps, so compiling unasked would make most
-        fits slower. CUDA was not measured in this project; there too ``"auto"`` stays eager, as on
-        Keras's torch backend.
+        ``"auto"`` (Keras's default) measures, per fit (lamina/training/compiled.py, ``MeasuredStep``): the train
+        step runs eagerly and is timed; it is compiled only when the eager steps still to run would take at
+        least 10 minutes, and kept compiled only when its compiled steps, timed in turn, run at least 1.1x as
+        fast; evaluate and predict stay eager. The rule comes from bench/jit_compile.py (2 x86-64 cores,
+        "Intel(R) Xeon(R) Processor", 1 thread, torch 2.13 CPU; compiled speed over eager): an MLP 16-32-32-1
+        at batch 8 fits 1.9-2.4x as fast but predicts 0.31-0.38x as fast; a CNN on 28x28x1 at batch 64 fits
+        1.03-1.07x and predicts 1.3-1.4x as fast. Compiling the fit step costs 19 s (MLP) and 23 s (CNN) on a
+        first run, 4-5 s with PyTorch's on-disk cache, and a compiled step saves 0.2-0.45 ms: compiling
+        unasked pays only in long fits, where it costs a few percent of the fit at most. A compiled step's
+        numbers may differ from the eager step's in the last bits (inductor fuses operations). CUDA was not
+        measured in this project; there ``"auto"`` stays eager, as on Keras's torch backend.
         """
         if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) \
                 or steps_per_execution < 1:
@@ -107,6 +111,7 @@ class Trainer:
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.run_eagerly = bool(run_eagerly)
         self.jit_compile = compiled.resolve(jit_compile, self.run_eagerly)
+        self._jit_compile_auto = jit_compile == "auto" and not self.run_eagerly
         self.steps_per_execution = steps_per_execution
         self._compile_config = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
                                 "metrics": metrics, "weighted_metrics": weighted_metrics,
@@ -259,7 +264,8 @@ class Trainer:
     def make_train_function(self, force=False):
         """The function ``fit`` calls per batch: ``train_step`` (under ``torch.compile`` with ``jit_compile``)."""
         if self.train_function is None or force:
-            self.train_function = self._step_function(self.train_step)
+            self.train_function = compiled.MeasuredStep(self.train_step, self) if self._jit_compile_auto \
+                else self._step_function(self.train_step)
         return self.train_function
 
     def make_test_function(self, force=False):
@@ -353,7 +359,10 @@ class Trainer:
                                    steps=train.num_batches)
         device = self._prepare(train)
         train, validation = distribution.distribute(train), distribution.distribute(validation)
-        train_function = distribution.train_step(self.make_train_function())
+        step_function = self.make_train_function()
+        if isinstance(step_function, compiled.MeasuredStep):
+            step_function.expect(None if train.num_batches is None else train.num_batches * (epochs - initial_epoch))
+        train_function = distribution.train_step(step_function)
         self.stop_training = False
         self._initial_epoch = None
         callbacks.on_train_begin()

@@ -163,7 +163,7 @@ def test_each_model_has_a_compile_cache_of_its_own(aot_eager, rng):
     assert _graphs()[0] - before == 10
 
 
-def test_auto_runs_eagerly_and_run_eagerly_wins(rng):
+def test_auto_runs_short_fits_eagerly_and_run_eagerly_wins(rng):
     x, y = _data(_mlp, rng, samples=32)
     for kwargs in ({}, {"jit_compile": "auto"}, {"jit_compile": True, "run_eagerly": True}):
         model = _mlp()
@@ -177,6 +177,49 @@ def test_auto_runs_eagerly_and_run_eagerly_wins(rng):
         assert model.jit_compile is False and _graphs()[0] == before
     with pytest.raises(ValueError, match="jit_compile"):
         _mlp().compile("sgd", "mse", jit_compile="xla")
+
+
+def _auto_fit(monkeypatch, data, min_gain, epochs=6):
+    """A fit under jit_compile="auto" whose eager steps are taken as long enough to compile for."""
+    monkeypatch.setattr(compiled, "AUTO_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(compiled, "AUTO_MIN_GAIN", min_gain)
+    monkeypatch.setattr(compiled, "AUTO_TIMED_STEPS", 3)
+    monkeypatch.setattr(compiled, "AUTO_WARM_UP_STEPS", 2)
+    x, y = data
+    lamina.utils.set_random_seed(1)
+    model = _mlp()
+    model.compile("adam", "mse")
+    before = _graphs()[0]
+    history = model.fit(x, y, batch_size=8, epochs=epochs, verbose=0)
+    return model, history, _graphs()[0] - before
+
+
+def test_auto_compiles_a_long_fit_whose_compiled_step_is_faster(aot_eager, monkeypatch, rng):
+    data = _data(_mlp, rng, samples=64)
+    model, history, graphs = _auto_fit(monkeypatch, data, min_gain=0.0)
+    step = model.train_function
+    assert step.settled and step.current is step.compiled and graphs >= 1
+    _, eager, _ = _auto_fit(monkeypatch, data, min_gain=float("inf"))
+    np.testing.assert_allclose(history.history["loss"], eager.history["loss"], rtol=1e-5)
+
+
+def test_auto_returns_to_eager_when_the_compiled_step_is_not_faster(aot_eager, monkeypatch, rng):
+    model, _, _ = _auto_fit(monkeypatch, _data(_mlp, rng, samples=64), min_gain=float("inf"))
+    step = model.train_function
+    assert step.settled and step.current is step.step and step.compiled is not None
+    calls = step.compiled.calls
+    model.fit(np.zeros((16, 16), "float32"), np.zeros((16, 1), "float32"), batch_size=8, verbose=0)
+    assert step.compiled.calls == calls  # settled eager: the compiled step is not tried again
+
+
+def test_auto_stays_eager_for_a_fit_too_short_to_pay(aot_eager, monkeypatch, rng):
+    monkeypatch.setattr(compiled, "AUTO_TIMED_STEPS", 3)
+    monkeypatch.setattr(compiled, "AUTO_WARM_UP_STEPS", 2)
+    x, y = _data(_mlp, rng, samples=64)
+    model = _mlp()
+    model.compile("adam", "mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert model.train_function.settled and model.train_function.compiled is None
 
 
 def _failing_backend(graph, example_inputs):
