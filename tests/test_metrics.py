@@ -264,3 +264,17 @@ def test_iou_truncates_float_weights_as_keras_does(keras):
     reference.update_state([0, 1, 1], [0, 1, 0], sample_weight=[0.5, 1.7, 1.0])
     np.testing.assert_array_equal(ours.total_cm.numpy(), keras.ops.convert_to_numpy(reference.total_cm))
     assert ours.total_cm.dtype == torch.int32
+
+
+@pytest.mark.parametrize("count", [1, 8, 32, 12, 100])
+def test_loss_tracker_fast_path_rounds_as_the_general_path(count):
+    """A scalar weighted by a batch size (one add with alpha for powers of two): Keras's total + value * count."""
+    from lamina import metrics
+
+    generator = torch.Generator().manual_seed(count)
+    fast, general = metrics.Mean(), metrics.Mean()
+    for _ in range(500):
+        value = torch.randn((), generator=generator) * 10.0 ** float(torch.randint(-6, 6, (), generator=generator))
+        fast.update_state(value, sample_weight=count)
+        general.update_state(value.reshape(1), sample_weight=torch.tensor([float(count)]))
+        assert torch.equal(fast.total, general.total) and torch.equal(fast.count, general.count)

@@ -145,7 +145,11 @@ class Mean(Metric):
                 and not hasattr(values, "_keras_mask"):
             # A scalar weighted by a count (the loss tracker, per batch): what the general path computes, on
             # the detached value (cheaper than entering no_grad, which costs more than these two ops).
-            self.total += values.detach() * sample_weight
+            if sample_weight > 0 and sample_weight & (sample_weight - 1) == 0:
+                # A power of two: value * weight is exact, so one add with alpha rounds as Keras's two ops.
+                self.total.add_(values.detach(), alpha=sample_weight)
+            else:
+                self.total += values.detach() * sample_weight
             self.count += sample_weight
             return
         with torch.no_grad():
