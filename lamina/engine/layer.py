@@ -45,9 +45,10 @@ def calls_forward_directly(module):
     """Whether ``Module.__call__`` would call the class's ``forward`` and nothing else: no hook of the module's
     or global, no ``forward`` of the instance's own (a distribution routes it through DDP), no
     ``module.compile()``, no ``torch.jit`` trace, no Dynamo trace (which sees the usual call)."""
-    return not ("forward" in module.__dict__ or module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
-                or module._backward_pre_hooks or any(_GLOBAL_MODULE_HOOKS) or module._compiled_call_impl is not None
-                or torch._C._get_tracing_state() or torch.compiler.is_compiling())
+    return not ("forward" in module.__dict__ or module._forward_hooks or module._forward_pre_hooks
+                or module._backward_hooks or module._backward_pre_hooks or any(_GLOBAL_MODULE_HOOKS)
+                or module._compiled_call_impl is not None or torch._C._get_tracing_state()
+                or torch.compiler.is_compiling())
 
 
 _FIRST_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim")

@@ -273,7 +273,7 @@ class Optimizer:
 
     def _apply_pairs(self, pairs):
         variables = [v for _, v in pairs]
-        grads = [g if type(g) is torch.Tensor and g.dtype == v.dtype and g.device == v.device
+        grads = [g if type(g) is torch.Tensor and g.dtype is v.dtype and (g.is_cpu and v.is_cpu or g.device == v.device)
                  else torch.as_tensor(g, device=v.device).to(v.dtype) for g, v in pairs]
         updated, averaged = variables, self._trainable_variables
         if self._flat is not None and not (self.clipnorm or self.global_clipnorm or torch.compiler.is_compiling()) \
