@@ -145,8 +145,9 @@ class Mean(Metric):
                 and not hasattr(values, "_keras_mask"):
             # A scalar weighted by a count (the loss tracker, per batch): what the general path computes, on
             # the detached value (cheaper than entering no_grad, which costs more than these two ops).
-            if sample_weight > 0 and sample_weight & (sample_weight - 1) == 0:
-                # A power of two: value * weight is exact, so one add with alpha rounds as Keras's two ops.
+            if not torch.compiler.is_compiling() and sample_weight > 0 and sample_weight & (sample_weight - 1) == 0:
+                # A power of two: value * weight is exact, so one add with alpha rounds as Keras's two ops (not
+                # in a traced step, where branching on the batch size would recompile for each size).
                 self.total.add_(values.detach(), alpha=sample_weight)
             else:
                 self.total += values.detach() * sample_weight
