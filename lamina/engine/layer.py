@@ -41,13 +41,18 @@ _GLOBAL_MODULE_HOOKS = (torch_module._global_forward_hooks, torch_module._global
                         torch_module._global_backward_hooks, torch_module._global_backward_pre_hooks)
 
 
+def has_own_call_machinery(module):
+    """Whether calling ``module`` runs more than its class's ``forward`` because of the module itself: a hook
+    of its own, a ``forward`` of the instance's own (a distribution routes it through DDP), ``compile()``."""
+    return bool("forward" in module.__dict__ or module._forward_hooks or module._forward_pre_hooks
+                or module._backward_hooks or module._backward_pre_hooks or module._compiled_call_impl is not None)
+
+
 def calls_forward_directly(module):
-    """Whether ``Module.__call__`` would call the class's ``forward`` and nothing else: no hook of the module's
-    or global, no ``forward`` of the instance's own (a distribution routes it through DDP), no
-    ``module.compile()``, no ``torch.jit`` trace, no Dynamo trace (which sees the usual call)."""
-    return not ("forward" in module.__dict__ or module._forward_hooks or module._forward_pre_hooks
-                or module._backward_hooks or module._backward_pre_hooks or any(_GLOBAL_MODULE_HOOKS)
-                or module._compiled_call_impl is not None or torch._C._get_tracing_state()
+    """Whether ``Module.__call__`` would call the class's ``forward`` and nothing else: no call machinery of the
+    module's own (``has_own_call_machinery``), no global hook, no ``torch.jit`` trace, no Dynamo trace (which
+    sees the usual call)."""
+    return not (has_own_call_machinery(module) or any(_GLOBAL_MODULE_HOOKS) or torch._C._get_tracing_state()
                 or torch.compiler.is_compiling())
 
 

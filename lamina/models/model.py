@@ -12,7 +12,8 @@ import torch
 
 from lamina import serialization, tree
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.layer import _CALL_ERRORS, Layer, calls_forward_directly, set_masks, specs_from_shapes
+from lamina.engine.layer import (_CALL_ERRORS, Layer, calls_forward_directly, has_own_call_machinery, set_masks,
+                                 specs_from_shapes)
 from lamina.dtypes import TORCH_DTYPES
 from lamina.engine.weights import Structure
 from lamina.layers.serialization import deserialize
@@ -245,10 +246,9 @@ def _fitting_input(layer_inputs):
 
 
 def _has_call_machinery(layer):
-    """Whether calling ``layer`` involves more than its ``call``: hooks, a forward of its own, ``compile()``."""
-    return bool("forward" in layer.__dict__ or layer._forward_hooks or layer._forward_pre_hooks
-                or layer._backward_hooks or layer._backward_pre_hooks or layer._compiled_call_impl is not None
-                or not layer._forward_is_call)
+    """Whether calling ``layer`` involves more than its ``call``: its own call machinery, or a ``forward``
+    other than ``call``."""
+    return has_own_call_machinery(layer) or not layer._forward_is_call
 
 
 def _functional_arguments(args, kwargs):

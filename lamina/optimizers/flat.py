@@ -13,10 +13,11 @@ runs per variable.
 
 The variables keep being what they were: the same ``Parameter`` objects, with their shapes, values and
 gradients; only their storage moved (``state_dict``, ``torch.save``, safetensors and DDP read views as
-they read any tensor). Once anything re-seats a variable or a slot (``module.to(...)``, FSDP's
-sharding, ``p.data = ...``), the views no longer cover it: the optimizer then updates per variable
-(its slots stay views, which are tensors like any other) and never moves the storage back. The slots
-are the optimizer's own: only it re-seats them (FSDP's ``_rebind``, which drops the flat state).
+they read any tensor). Once anything re-seats a variable (``module.to(...)``, FSDP's sharding,
+``p.data = ...``), the views no longer cover it: the optimizer then updates per variable (its slots
+stay views, which are tensors like any other) and never moves the storage back. The slots are the
+optimizer's own and are not checked: only the optimizer re-seats them (FSDP's ``_rebind``, which drops
+the flat state); loading and the EMA callback write into them in place.
 """
 
 import torch
