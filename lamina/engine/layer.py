@@ -296,11 +296,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
 
     def _update_call_path(self):
         """Decides whether calls may take the fast path: a built leaf layer with nothing to resolve."""
-        has_sublayers = any(isinstance(m, Layer) for m in self.modules() if m is not self)
-        self._plain_call = (self.built and not self._call_has_training_arg and not self._call_has_mask_arg
-                            and not self._overrides_compute_mask and self.activity_regularizer is None
-                            and not self._adds_losses
-                            and self._autocast_dtype is None and not has_sublayers
+        self._plain_call = (self.built and self._call_is_context_free() and self.activity_regularizer is None
+                            and not self._adds_losses and self._autocast_dtype is None
                             and is_shape(self._build_input_shape))
         self._built_rank = len(self._build_input_shape) if self._plain_call else -1
         self._forward_is_call = type(self).forward is type(self).call  # as __init_subclass__ sets it
@@ -309,6 +306,14 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         # The axes a built layer depends on (feature counts, channels), checked before any kernel runs.
         self._axis_checks = tuple((axis, size) for axis, size in spec.axes.items() if size is not None) \
             if isinstance(spec, InputSpec) else ()
+
+    def _call_is_context_free(self):
+        """Whether ``call(inputs)`` alone gives this built layer's outputs for an input without a mask,
+        whatever the call's ``training`` flag: no training or mask argument, no mask of its own to
+        compute, no sublayers (whose calls read the call context). A layer whose call takes them but,
+        in its configuration, ignores them says so by overriding this."""
+        return not self._call_has_training_arg and not self._call_has_mask_arg and not self._overrides_compute_mask \
+            and not any(isinstance(m, Layer) for m in self.modules() if m is not self)
 
     def get_build_config(self):
         if self.built and self._build_input_shape is not None:

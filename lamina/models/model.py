@@ -308,9 +308,27 @@ class Functional(Model):
                                and isinstance(node.call_args[0], KerasTensor) else None for node in self._run_nodes]
         self._single_input_graph = all(isinstance(node.layer, Layer) for node in self._run_nodes) \
             and None not in self._single_inputs and len(self.inputs) == 1
+        self._released = self._last_uses()
         self.built = True
         # Keras 2's node 0 of a functional model: its own inputs and outputs.
         self._inbound_nodes.append(Node.record_only(self, (inputs,), outputs))
+
+    def _last_uses(self):
+        """Per run node: the ids of the tensors no later node reads and the model does not return, which
+        the replay drops once the node ran. An intermediate result then lives only as long as a layer
+        needs it (or autograd saved it), as in a hand-written ``forward``: inference peak memory stays
+        that of the widest step, and a new result's buffer is a recently freed, cache-warm one."""
+        last = {}
+        for index, node in enumerate(self._run_nodes):
+            for item in tree.flatten((node.call_args, node.call_kwargs)):
+                if isinstance(item, KerasTensor):
+                    last[id(item)] = index
+        kept = {id(tensor) for tensor in self.outputs}
+        released = [[] for _ in self._run_nodes]
+        for key, index in last.items():
+            if key not in kept:
+                released[index].append(key)
+        return released
 
     @property
     def layers(self):
@@ -361,7 +379,7 @@ class Functional(Model):
         def lookup(item):
             return values[id(item)] if isinstance(item, KerasTensor) else item
 
-        for node, single_input in zip(self._run_nodes, self._single_inputs):
+        for node, single_input, released in zip(self._run_nodes, self._single_inputs, self._released):
             if single_input is not None:
                 outputs = run_node(node, (values[id(single_input)],), {})
             else:
@@ -372,6 +390,8 @@ class Functional(Model):
             else:
                 for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
                     values[id(tensor)] = value
+            for key in released:
+                del values[key]
         if isinstance(self._outputs_struct, KerasTensor):
             return values[id(self._outputs_struct)]
         return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])

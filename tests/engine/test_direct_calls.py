@@ -117,3 +117,37 @@ def test_a_popped_layer_is_not_called():
     assert model(torch.ones(1, 4)).shape == (1, 2)
     model.pop()
     assert model(torch.ones(1, 4)).shape == (1, 3)
+
+
+def _recurrent(dropout=0.0):
+    lamina.utils.set_random_seed(3)
+    return lamina.Sequential([layers.Input((7, 3)), layers.LSTM(5, return_sequences=True, dropout=dropout),
+                              layers.GRU(4), layers.Dense(2)])
+
+
+def test_a_recurrent_layer_without_dropout_runs_directly_and_as_its_full_call():
+    model = _recurrent()
+    x = torch.randn(6, 7, 3)
+    assert all(layer._plain_call for layer in model.layers)
+    fast = model(x, training=True)
+    assert torch.equal(fast, model._full_call((x,), {"training": True}))
+    assert torch.equal(fast, model(x))
+
+
+def test_recurrent_dropout_keeps_the_training_flag_also_when_set_after_build():
+    for model in (_recurrent(dropout=0.5), _recurrent()):
+        model.layers[0].cell.dropout = 0.5  # Keras's cells read their rates at each call
+        assert not model.layers[0]._plain_call
+        x = torch.randn(6, 7, 3)
+        assert torch.equal(model(x), model(x, training=False))
+        assert not torch.allclose(model(x, training=True), model(x))
+        model.layers[0].cell.dropout = 0.0
+        assert model.layers[0]._plain_call and torch.equal(model(x, training=True), model(x))
+
+
+def test_a_masked_sequence_still_reaches_the_recurrent_layer_with_its_mask():
+    lamina.utils.set_random_seed(4)
+    model = lamina.Sequential([layers.Input((5,), dtype="int32"), layers.Embedding(9, 3, mask_zero=True),
+                               layers.LSTM(4)])
+    tokens = torch.tensor([[1, 2, 3, 0, 0], [4, 5, 6, 7, 8]])
+    assert torch.allclose(model(tokens)[0], model(tokens[:, :3])[0], atol=1e-6)

@@ -237,3 +237,21 @@ def test_torch_compile_captures_whole_models_without_graph_breaks(training):
         model(x)  # build first: weights are created on the first call
         explanation = torch._dynamo.explain(model)(x, training=training)
         assert explanation.graph_count == 1 and explanation.graph_break_count == 0, explanation.break_reasons
+
+
+def test_a_functional_call_drops_each_intermediate_after_its_last_use():
+    import weakref
+
+    inputs = lamina.layers.Input((4,))
+    first = lamina.layers.Dense(4)(inputs)
+    second = lamina.layers.Dense(4)(first)
+    skip = lamina.layers.Add()([second, first])  # `first`'s last use
+    model = lamina.Model(inputs, lamina.layers.Dense(2)(lamina.layers.Dense(3)(skip)))
+    produced, alive = {}, []
+    model.layers[1].register_forward_hook(lambda m, i, o: produced.update(first=weakref.ref(o)))
+    model.layers[2].register_forward_hook(lambda m, i, o: produced.update(second=weakref.ref(o)))
+    model.layers[5].register_forward_pre_hook(
+        lambda m, i: alive.append([name for name, ref in produced.items() if ref() is not None]))
+    with torch.inference_mode():
+        outputs = model(torch.ones(2, 4))
+    assert alive == [[]] and outputs.shape == (2, 2)

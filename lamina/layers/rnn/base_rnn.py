@@ -136,6 +136,21 @@ class RNN(Layer):
             for name, state in zip(self._state_names, tree.flatten(self.get_initial_state(batch))):
                 self.register_buffer(name, state.detach(), persistent=False)
 
+    def _call_is_context_free(self):
+        """A built-in cell runs inside ``call`` (never as a sublayer call), an input without a mask gives
+        outputs without one, and ``training`` only decides the cell's dropout, which ``_plain_call``
+        reads at each call."""
+        return isinstance(self.cell, RecurrentCell)
+
+    @property
+    def _plain_call(self):
+        """Layer's fast-path flag, off while the cell drops out (its rates may change after build)."""
+        return self.__dict__["_context_free"] and not self.__dict__["_modules"]["cell"].drops_out
+
+    @_plain_call.setter
+    def _plain_call(self, value):
+        self.__dict__["_context_free"] = value
+
     # ------------------------------------------------------------------ states
     def get_initial_state(self, batch_size):
         """Zero states (the cell's own ``get_initial_state`` when it has one), as a list."""
@@ -176,6 +191,9 @@ class RNN(Layer):
                                      f"sequences must be the same as the batch size of the states. Expected batch "
                                      f"size: {states[0].shape[0]}. Received batch size: {batch}")
                 return states
+            if getattr(type(self.cell), "get_initial_state", None) is RecurrentCell.get_initial_state:  # zeros, here
+                return [torch.zeros(batch, size, dtype=self._input_torch_dtype, device=sequences.device)
+                        for size in self._flat_sizes]
             return tree.flatten(self.get_initial_state(batch))
         states = [torch.as_tensor(s, device=sequences.device).to(sequences.dtype)
                   for s in tree.flatten(initial_state)]

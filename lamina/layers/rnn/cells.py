@@ -155,6 +155,11 @@ class RecurrentCell(Layer):
                                                                                   generator=self._generator)
         return keep / (1.0 - rate)
 
+    @property
+    def drops_out(self):
+        """Whether training draws dropout masks (a rate strictly between 0 and 1)."""
+        return 0.0 < self.dropout < 1.0 or 0.0 < self.recurrent_dropout < 1.0
+
     def make_dropout_masks(self, batch, like, training):
         """(input mask ``(batch, input_dim)``, recurrent mask ``(batch, units)``) for one sequence:
         scaled Bernoulli keeps (the same at every step, as Keras), or None when unused."""
