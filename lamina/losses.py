@@ -503,6 +503,18 @@ class LossFunctionWrapper(Loss):
         self.fn = fn
         self._fn_kwargs = kwargs
 
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        errors = _ELEMENTWISE_ERRORS.get(self.fn)
+        if errors is not None and sample_weight is None and self.reduction in _MEAN_REDUCTIONS \
+                and type(y_pred) is torch.Tensor and type(y_true) is torch.Tensor and y_pred.dtype is self.dtype \
+                and y_true.dtype is self.dtype and y_pred.device.type == "cpu" and y_true.device == y_pred.device \
+                and y_pred.ndim > 1 and y_pred.shape[-1] == 1 and y_true.shape == y_pred.shape \
+                and y_pred.numel() and not hasattr(y_pred, "_keras_mask"):
+            # The training loop's case: per-sample values are the errors themselves (a mean over one value), and
+            # their mean over the batch is the mean of the errors: the same values and gradient, bit for bit
+            return errors(y_true, y_pred).mean()
+        return super().__call__(y_true, y_pred, sample_weight)
+
     def call(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
@@ -548,6 +560,12 @@ def _declare(name, fn, default_name, **defaults):
     cls.__qualname__ = name
     return registry.register_builtin(_MODULE)(cls)
 
+
+# Losses whose per-sample value is the mean over the last axis of an elementwise error (y_true, y_pred): with a
+# last axis of size 1 and no weights, LossFunctionWrapper averages the errors in one reduction.
+_ELEMENTWISE_ERRORS = {mean_squared_error: lambda y_true, y_pred: _squared_errors(y_pred, y_true, _NO_REDUCTION),
+                       mean_absolute_error: lambda y_true, y_pred: torch.abs(y_true - y_pred)}
+_MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 MeanSquaredError = _declare("MeanSquaredError", mean_squared_error, "mean_squared_error")
 MeanAbsoluteError = _declare("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
