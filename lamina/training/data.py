@@ -170,7 +170,12 @@ class ArrayAdapter:
         batches_per_pass = math.ceil(self.size / self.batch_size)
         if self.num_batches > batches_per_pass:
             warn_ran_out_of_data(self.num_batches, batches_per_pass)
-        for step in range(min(self.num_batches, batches_per_pass)):
+        steps = min(self.num_batches, batches_per_pass)
+        if order is None and plain and self.y is None and self.sample_weight is None:  # predict's x: its views
+            for start in range(0, steps * self.batch_size, self.batch_size):
+                yield self.x[start:start + self.batch_size]
+            return
+        for step in range(steps):
             rows = slice(step * self.batch_size, (step + 1) * self.batch_size)
             if order is None:  # views
                 parts = [t[rows] if t is not None else None for t in leaves]

@@ -453,9 +453,11 @@ class Trainer:
         outputs = []
         callbacks.on_predict_begin()
         with torch.inference_mode():  # entered once: the step's own inference_mode is then nearly free
+            batch_begin = bool(callbacks.listeners("on_predict_batch_begin"))
             batch_end = bool(callbacks.listeners("on_predict_batch_end"))  # else no batch's outputs are joined
             for begin, end, execution in _executions(adapter, self.steps_per_execution):
-                callbacks.on_predict_batch_begin(begin)
+                if batch_begin:
+                    callbacks.on_predict_batch_begin(begin)
                 for data in execution:
                     outputs.append(predict_function(data_module.move(data, device)))
                 if batch_end:
