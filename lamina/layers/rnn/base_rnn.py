@@ -191,7 +191,7 @@ class RNN(Layer):
                                      f"sequences must be the same as the batch size of the states. Expected batch "
                                      f"size: {states[0].shape[0]}. Received batch size: {batch}")
                 return states
-            if getattr(type(self.cell), "get_initial_state", None) is RecurrentCell.get_initial_state:  # zeros, here
+            if getattr(type(self._modules["cell"]), "get_initial_state", None) is RecurrentCell.get_initial_state:
                 return [torch.zeros(batch, size, dtype=self._input_torch_dtype, device=sequences.device)
                         for size in self._flat_sizes]
             return tree.flatten(self.get_initial_state(batch))
@@ -227,7 +227,7 @@ class RNN(Layer):
             if tuple(mask.shape) != tuple(sequences.shape[:2]):
                 raise ValueError(f"Layer '{self.name}': the mask must have shape (batch, time) = "
                                  f"{tuple(sequences.shape[:2])}. Received: mask.shape={tuple(mask.shape)}")
-        cells = _dropout_cells(self.cell) if training else []  # no dropout masks in inference
+        cells = _dropout_cells(self._modules["cell"]) if training else []  # no dropout masks in inference
         for cell in cells:
             cell.sequence_dropout_masks = cell.make_dropout_masks(sequences.shape[0], sequences, True)
         try:
@@ -247,15 +247,16 @@ class RNN(Layer):
         return output
 
     def _fused_allowed(self, training):
-        cell = self.cell
+        cell = self._modules["cell"]  # the hot path's reads skip Module.__getattr__
         return (not self.unroll and isinstance(cell, RecurrentCell) and cell.fusable
                 and cell.fused_op() is not None and not (training and 0.0 < cell.recurrent_dropout < 1.0))
 
     def _fused_call(self, sequences, states, mask):
-        input_mask = (self.cell.sequence_dropout_masks or (None, None))[0]
+        cell = self._modules["cell"]
+        input_mask = (cell.sequence_dropout_masks or (None, None))[0]
         if input_mask is not None:
             sequences = sequences * input_mask.unsqueeze(1)
-        return fused.run(self.cell, sequences, states, mask, self.go_backwards, self.zero_output_for_mask,
+        return fused.run(cell, sequences, states, mask, self.go_backwards, self.zero_output_for_mask,
                          self.return_sequences)
 
     def _step_loop(self, sequences, states, mask, training):

@@ -17,6 +17,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from lamina.layers.rnn import gru_backward
 
+_GRU = torch._VF.gru
+
 
 def right_padded_lengths(mask):
     """Lengths ``(batch,)`` if ``mask`` is right-padded with no empty row, else None (one host sync)."""
@@ -32,15 +34,17 @@ def check_inputs(cell, inputs, states):
     PyTorch's ``_VF`` kernels read memory by the weights' shapes and check nothing (``nn.LSTM`` checks
     before calling them): a wrong feature count reads out of bounds and corrupts memory.
     """
-    features, batch = cell.kernel.shape[1], inputs.shape[0] if inputs.dim() else 0
+    kernel, units = cell.kernel, cell.units
+    features, batch = kernel.shape[1], inputs.shape[0] if inputs.dim() else 0
     if inputs.dim() != 3 or inputs.shape[2] != features:
         raise ValueError(f"Layer '{cell.name}': expected sequences of shape (batch, time, {features}). "
                          f"Received: shape {tuple(inputs.shape)}")
-    if inputs.dtype != cell.kernel.dtype or inputs.device != cell.kernel.device:
-        raise ValueError(f"Layer '{cell.name}': expected {cell.kernel.dtype} sequences on {cell.kernel.device}. "
+    device = inputs.device
+    if inputs.dtype != kernel.dtype or device != kernel.device:
+        raise ValueError(f"Layer '{cell.name}': expected {kernel.dtype} sequences on {kernel.device}. "
                          f"Received: {inputs.dtype} on {inputs.device}")
     for state in states:
-        if tuple(state.shape) != (batch, cell.units) or state.dtype != inputs.dtype or state.device != inputs.device:
+        if state.shape != (batch, units) or state.dtype != inputs.dtype or state.device != device:
             raise ValueError(f"Layer '{cell.name}': expected states of shape ({batch}, {cell.units}) like the "
                              f"sequences. Received: shape {tuple(state.shape)}, {state.dtype} on {state.device}")
 
@@ -65,7 +69,7 @@ def _kernel(cell, inputs, states, lengths, with_outputs=True):
     ``lengths`` and not ``with_outputs``, the packed outputs are not unpacked: outputs is None."""
     check_inputs(cell, inputs, states)
     op, params = cell.fused_op(), cell.fused_params()
-    if op is torch._VF.gru and gru_backward.handles(inputs, states[0], params):
+    if op is _GRU and gru_backward.handles(inputs, states[0], params):
         valid = None if lengths is None else torch.arange(inputs.shape[1], device=inputs.device) < lengths[:, None]
         outputs, last = gru_backward.gru_sequence(inputs, states[0], params, valid)
         if valid is not None:  # zeros on the padded steps, as unpacked sequences have them
@@ -126,7 +130,7 @@ def run_bidirectional(forward_cell, backward_cell, sequences, forward_states, ba
     check_inputs(forward_cell, sequences, forward_states)
     check_inputs(backward_cell, sequences, backward_states)
     op, params = forward_cell.fused_op(), forward_cell.fused_params() + backward_cell.fused_params()
-    if op is torch._VF.gru and gru_backward.handles(sequences, forward_states[0], params):
+    if op is _GRU and gru_backward.handles(sequences, forward_states[0], params):
         # one direction at a time: _kernel takes gru_backward's path for each
         forward_outputs, forward_final = _kernel(forward_cell, sequences, forward_states, None)
         backward_outputs, backward_final = _kernel(backward_cell, sequences.flip(1), backward_states, None)

@@ -7,6 +7,8 @@ from lamina.layers.rnn.cells import RecurrentCell
 from lamina.layers.rnn.recurrent_layer import RecurrentLayer
 from lamina.registry import register_builtin
 
+_KERNEL = torch._VF.lstm  # read once: each torch._VF attribute is a module __getattr__ call
+
 
 @register_builtin("keras.layers")
 class LSTMCell(RecurrentCell):
@@ -46,7 +48,7 @@ class LSTMCell(RecurrentCell):
 
     def fused_op(self):
         standard = self.activation is activations.tanh and self.recurrent_activation is activations.sigmoid
-        return torch._VF.lstm if standard else None
+        return _KERNEL if standard else None
 
     def recurrence(self, projected, states, recurrent_mask=None):
         h, c = states
