@@ -94,8 +94,9 @@ class Adam(_Moments):
         step = int(self._iterations) + 1
         table = getattr(self, "_corrections", None)
         if table is None or table[0] != (self.beta_1, self.beta_2) or not 0 <= step - table[1] < len(table[2]):
-            table = self._corrections = ((self.beta_1, self.beta_2), step,
-                                         bias_corrections(self.beta_1, self.beta_2, step, _CORRECTIONS_PER_TABLE))
+            rows = bias_corrections(self.beta_1, self.beta_2, step, _CORRECTIONS_PER_TABLE)
+            # NumPy float32 scalars in a list: one list index per step instead of an array row and its unpacking
+            table = self._corrections = ((self.beta_1, self.beta_2), step, [tuple(row) for row in rows])
         beta_1_correction, root_beta_2_correction = table[2][step - table[1]]
         return float(np.float32(lr) * root_beta_2_correction / beta_1_correction)
 
