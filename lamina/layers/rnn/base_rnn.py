@@ -145,7 +145,7 @@ class RNN(Layer):
     @property
     def _plain_call(self):
         """Layer's fast-path flag, off while the cell drops out (its rates may change after build)."""
-        return self.__dict__["_context_free"] and not self.__dict__["_modules"]["cell"].drops_out
+        return self.__dict__["_context_free"] and not getattr(self.__dict__["_modules"]["cell"], "drops_out", True)
 
     @_plain_call.setter
     def _plain_call(self, value):
