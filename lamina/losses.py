@@ -120,22 +120,30 @@ def _regression_pair(y_true, y_pred):
     return squeeze_or_expand_to_same_rank(y_true, y_pred)
 
 
+def _squared_error(y_true, y_pred):
+    """``(y_true - y_pred)**2`` elementwise (broadcast, as Keras subtracts). For inputs of one shape, torch's
+    mse_loss kernel, (y_pred - y_true)**2: Keras's value bit for bit, gradient included, in one autograd node
+    instead of two; called below F.mse_loss, whose broadcast_tensors adds two more nodes."""
+    if y_true.shape != y_pred.shape:
+        return torch.square(y_true - y_pred)
+    return _squared_errors(y_pred, y_true, _NO_REDUCTION)
+
+
+def _absolute_error(y_true, y_pred):
+    """``|y_true - y_pred|`` elementwise."""
+    return torch.abs(y_true - y_pred)
+
+
 @registry.register_builtin(_MODULE)
 def mean_squared_error(y_true, y_pred):
     """``mean((y_true - y_pred)**2, axis=-1)``."""
-    y_true, y_pred = _regression_pair(y_true, y_pred)
-    if y_true.shape != y_pred.shape:  # broadcast, as Keras subtracts
-        return _mean_over_last_axis(torch.square(y_true - y_pred))
-    # torch's mse_loss, (y_pred - y_true)**2, is Keras's (y_true - y_pred)**2 bit for bit, gradient included, in
-    # one autograd node instead of two; called below F.mse_loss, whose broadcast_tensors adds two more nodes
-    return _mean_over_last_axis(_squared_errors(y_pred, y_true, _NO_REDUCTION))
+    return _mean_over_last_axis(_squared_error(*_regression_pair(y_true, y_pred)))
 
 
 @registry.register_builtin(_MODULE)
 def mean_absolute_error(y_true, y_pred):
     """``mean(|y_true - y_pred|, axis=-1)``."""
-    y_true, y_pred = _regression_pair(y_true, y_pred)
-    return _mean_over_last_axis(torch.abs(y_true - y_pred))
+    return _mean_over_last_axis(_absolute_error(*_regression_pair(y_true, y_pred)))
 
 
 @registry.register_builtin(_MODULE)
@@ -505,14 +513,13 @@ class LossFunctionWrapper(Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         errors = _ELEMENTWISE_ERRORS.get(self.fn)
-        if errors is not None and sample_weight is None and self.reduction in _MEAN_REDUCTIONS \
-                and type(y_pred) is torch.Tensor and type(y_true) is torch.Tensor and y_pred.dtype is self.dtype \
-                and y_true.dtype is self.dtype and y_pred.device.type == "cpu" and y_true.device == y_pred.device \
-                and y_pred.ndim > 1 and y_pred.shape[-1] == 1 and y_true.shape == y_pred.shape \
-                and y_pred.numel() and not hasattr(y_pred, "_keras_mask"):
-            # The training loop's case: per-sample values are the errors themselves (a mean over one value), and
-            # their mean over the batch is the mean of the errors: the same values and gradient, bit for bit
-            return errors(y_true, y_pred).mean()
+        if errors is not None and sample_weight is None and self.reduction in _MEAN_REDUCTIONS:
+            y_true, y_pred = as_tensors(y_true, y_pred, self.dtype)  # what Loss.__call__ converts first
+            if y_pred.device.type == "cpu" and y_pred.ndim > 1 and y_pred.shape[-1] == 1 \
+                    and y_true.shape == y_pred.shape and y_pred.numel() and not hasattr(y_pred, "_keras_mask"):
+                # The training loop's case: per-sample values are the errors themselves (a mean over one value),
+                # and their mean over the batch is the mean of the errors: the same values and gradient, bit for bit
+                return errors(y_true, y_pred).mean()
         return super().__call__(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
@@ -563,8 +570,7 @@ def _declare(name, fn, default_name, **defaults):
 
 # Losses whose per-sample value is the mean over the last axis of an elementwise error (y_true, y_pred): with a
 # last axis of size 1 and no weights, LossFunctionWrapper averages the errors in one reduction.
-_ELEMENTWISE_ERRORS = {mean_squared_error: lambda y_true, y_pred: _squared_errors(y_pred, y_true, _NO_REDUCTION),
-                       mean_absolute_error: lambda y_true, y_pred: torch.abs(y_true - y_pred)}
+_ELEMENTWISE_ERRORS = {mean_squared_error: _squared_error, mean_absolute_error: _absolute_error}
 _MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 MeanSquaredError = _declare("MeanSquaredError", mean_squared_error, "mean_squared_error")
