@@ -221,7 +221,7 @@ def test_ctc_rejects_bad_ranks():
         losses.CategoricalGeneralizedCrossEntropy(q=1.0)
 
 
-@pytest.mark.parametrize("shape", [(7, 1), (8, 1), (13, 3), (1, 1), (5, 2, 1)])
+@pytest.mark.parametrize("shape", [(7, 1), (8, 1), (13, 3), (1, 1), (5, 2, 1), (32, 1), (256, 1), (2, 4, 1)])
 @pytest.mark.parametrize("name", ["mean_squared_error", "mean_absolute_error", "log_cosh", "huber"])
 def test_fast_reductions_are_keras_formulas_bit_for_bit(rng, shape, name):
     """A last axis of size 1 is squeezed rather than averaged, and the batch mean is one CPU ``mean``: the
@@ -239,6 +239,6 @@ def test_fast_reductions_are_keras_formulas_bit_for_bit(rng, shape, name):
     values = torch.mean(per_sample, dim=-1)
     reference = values.sum() / values.numel()
     assert torch.equal(ours, reference)
-    for scale in (1.0, 0.3):  # a loss weight's gradient (0.3) reaching the loss: still the same roundings
+    for scale in (1.0, 0.3, 7.7):  # a loss weight's gradient (0.3) reaching the loss: still the same roundings
         assert torch.equal(torch.autograd.grad(ours * scale, y_pred, retain_graph=True)[0],
                            torch.autograd.grad(reference * scale, y_pred, retain_graph=True)[0])
