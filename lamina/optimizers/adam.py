@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from lamina.optimizers.base import Optimizer, f32
-from lamina.optimizers.flat import elementwise
+from lamina.optimizers.flat import elementwise, multi_tensor_ops
 from lamina import registry
 
 
@@ -25,12 +25,13 @@ class _Moments(Optimizer):
 
     def _update_moments(self, grads, variables):
         """``m = beta_1 * m + (1 - beta_1) * g``; ``v = beta_2 * v + (1 - beta_2) * g**2``."""
+        ops = multi_tensor_ops(variables)
         momentums = self._slot("momentum", variables)
         velocities = self._slot("velocity", variables)
-        torch._foreach_mul_(momentums, self.beta_1)
-        torch._foreach_add_(momentums, grads, alpha=1 - self.beta_1)
-        torch._foreach_mul_(velocities, self.beta_2)
-        torch._foreach_add_(velocities, torch._foreach_mul(grads, grads), alpha=1 - self.beta_2)
+        ops.mul_(momentums, self.beta_1)
+        ops.add_(momentums, grads, alpha=1 - self.beta_1)
+        ops.mul_(velocities, self.beta_2)
+        ops.add_(velocities, ops.mul(grads, grads), alpha=1 - self.beta_2)
         return momentums, velocities
 
     def _build_slots(self):
@@ -71,16 +72,17 @@ class Adam(_Moments):
 
     @elementwise
     def _update(self, grads, variables, lr):
+        ops = multi_tensor_ops(variables)
         alpha = self._step_size(lr)
         momentums, velocities = self._update_moments(grads, variables)
         if self.amsgrad:
             velocity_hats = self._slot("velocity_hat", variables)
-            torch._foreach_maximum_(velocity_hats, velocities)
+            ops.maximum_(velocity_hats, velocities)
             velocities = velocity_hats
-        denominators = torch._foreach_sqrt(velocities)
-        torch._foreach_add_(denominators, self.epsilon)
+        denominators = ops.sqrt(velocities)
+        ops.add_(denominators, self.epsilon)
         # w + (-alpha * m) / d: one op for Keras's w - (alpha * m) / d, rounded the same (negation is exact)
-        torch._foreach_addcdiv_(variables, momentums, denominators, value=-alpha)
+        ops.addcdiv_(variables, momentums, denominators, value=-alpha)
 
     def _step_size(self, lr):
         """Keras's ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` in float32, rounded as Keras computes it: the
@@ -126,15 +128,16 @@ class Adamax(_Moments):
 
     @elementwise
     def _update(self, grads, variables, lr):
+        ops = multi_tensor_ops(variables)
         beta_1_power = torch.pow(f32(self.beta_1), f32(int(self._iterations) + 1))
         momentums = self._slot("momentum", variables)
         norms = self._slot("norm", variables)
-        torch._foreach_mul_(momentums, self.beta_1)
-        torch._foreach_add_(momentums, grads, alpha=1 - self.beta_1)
-        torch._foreach_mul_(norms, self.beta_2)
-        torch._foreach_maximum_(norms, torch._foreach_abs(grads))
-        denominators = torch._foreach_mul(torch._foreach_add(norms, self.epsilon), (1 - beta_1_power).item())
-        torch._foreach_sub_(variables, torch._foreach_div(torch._foreach_mul(momentums, lr), denominators))
+        ops.mul_(momentums, self.beta_1)
+        ops.add_(momentums, grads, alpha=1 - self.beta_1)
+        ops.mul_(norms, self.beta_2)
+        ops.maximum_(norms, ops.abs(grads))
+        denominators = ops.mul(ops.add(norms, self.epsilon), (1 - beta_1_power).item())
+        ops.sub_(variables, ops.div(ops.mul(momentums, lr), denominators))
 
 
 @registry.register_builtin("keras.optimizers")
@@ -150,6 +153,7 @@ class Nadam(_Moments):
 
     @elementwise
     def _update(self, grads, variables, lr):
+        ops = multi_tensor_ops(variables)
         step = int(self._iterations)
         beta_1 = f32(self.beta_1)
         u_t = beta_1 * (1.0 - 0.5 * torch.pow(f32(0.96), f32(step + 1)))
@@ -159,12 +163,12 @@ class Nadam(_Moments):
         beta_2_power = torch.pow(f32(self.beta_2), f32(step + 1))
         self._u_product.copy_(u_product_t)
         momentums, velocities = self._update_moments(grads, variables)
-        m_hats = torch._foreach_add(
-            torch._foreach_div(torch._foreach_mul(momentums, u_t_1.item()), (1 - u_product_t_1).item()),
-            torch._foreach_div(torch._foreach_mul(grads, (1 - u_t).item()), (1 - u_product_t).item()))
-        v_hats = torch._foreach_div(velocities, (1 - beta_2_power).item())
-        denominators = torch._foreach_add(torch._foreach_sqrt(v_hats), self.epsilon)
-        torch._foreach_sub_(variables, torch._foreach_div(torch._foreach_mul(m_hats, lr), denominators))
+        m_hats = ops.add(
+            ops.div(ops.mul(momentums, u_t_1.item()), (1 - u_product_t_1).item()),
+            ops.div(ops.mul(grads, (1 - u_t).item()), (1 - u_product_t).item()))
+        v_hats = ops.div(velocities, (1 - beta_2_power).item())
+        denominators = ops.add(ops.sqrt(v_hats), self.epsilon)
+        ops.sub_(variables, ops.div(ops.mul(m_hats, lr), denominators))
 
 
 @registry.register_builtin("keras.optimizers")

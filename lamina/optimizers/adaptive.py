@@ -1,9 +1,7 @@
 """Per-coordinate adaptive optimizers: RMSprop, Adagrad, Adadelta (Keras formulas and defaults)."""
 
-import torch
-
 from lamina.optimizers.base import Optimizer
-from lamina.optimizers.flat import elementwise
+from lamina.optimizers.flat import elementwise, multi_tensor_ops
 from lamina import registry
 
 
@@ -31,23 +29,24 @@ class RMSprop(Optimizer):
 
     @elementwise
     def _update(self, grads, variables, lr):
+        ops = multi_tensor_ops(variables)
         velocities = self._slot("velocity", variables)
-        torch._foreach_mul_(velocities, self.rho)
-        torch._foreach_add_(velocities, torch._foreach_mul(grads, grads), alpha=1 - self.rho)
-        denominators = torch._foreach_add(velocities, self.epsilon)
+        ops.mul_(velocities, self.rho)
+        ops.add_(velocities, ops.mul(grads, grads), alpha=1 - self.rho)
+        denominators = ops.add(velocities, self.epsilon)
         if self.centered:
             averages = self._slot("average_gradient", variables)
-            torch._foreach_mul_(averages, self.rho)
-            torch._foreach_add_(averages, grads, alpha=1 - self.rho)
-            torch._foreach_add_(denominators, torch._foreach_mul(averages, averages), alpha=-1)
-        torch._foreach_sqrt_(denominators)
-        increments = torch._foreach_div(torch._foreach_mul(grads, lr), denominators)
+            ops.mul_(averages, self.rho)
+            ops.add_(averages, grads, alpha=1 - self.rho)
+            ops.add_(denominators, ops.mul(averages, averages), alpha=-1)
+        ops.sqrt_(denominators)
+        increments = ops.div(ops.mul(grads, lr), denominators)
         if self.momentum > 0:
             momentums = self._slot("momentum", variables)
-            torch._foreach_mul_(momentums, self.momentum)
-            torch._foreach_add_(momentums, increments)
+            ops.mul_(momentums, self.momentum)
+            ops.add_(momentums, increments)
             increments = momentums
-        torch._foreach_sub_(variables, increments)
+        ops.sub_(variables, increments)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -68,10 +67,11 @@ class Adagrad(Optimizer):
 
     @elementwise
     def _update(self, grads, variables, lr):
+        ops = multi_tensor_ops(variables)
         accumulators = self._slot("accumulator", variables)
-        torch._foreach_add_(accumulators, torch._foreach_mul(grads, grads))
-        denominators = torch._foreach_sqrt(torch._foreach_add(accumulators, self.epsilon))
-        torch._foreach_sub_(variables, torch._foreach_div(torch._foreach_mul(grads, lr), denominators))
+        ops.add_(accumulators, ops.mul(grads, grads))
+        denominators = ops.sqrt(ops.add(accumulators, self.epsilon))
+        ops.sub_(variables, ops.div(ops.mul(grads, lr), denominators))
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
@@ -92,20 +92,21 @@ class Adadelta(Optimizer):
         self._add_slots("accumulated_grad", "accumulated_delta_var")
 
     def _rms(self, tensors):
-        return torch._foreach_sqrt(torch._foreach_add(tensors, self.epsilon))
+        ops = multi_tensor_ops(tensors)
+        return ops.sqrt(ops.add(tensors, self.epsilon))
 
     @elementwise
     def _update(self, grads, variables, lr):
+        ops = multi_tensor_ops(variables)
         accumulated_grads = self._slot("accumulated_grad", variables)
         accumulated_deltas = self._slot("accumulated_delta_var", variables)
-        torch._foreach_mul_(accumulated_grads, self.rho)
-        torch._foreach_add_(accumulated_grads, torch._foreach_mul(grads, grads), alpha=1 - self.rho)
-        deltas = torch._foreach_div(torch._foreach_mul(self._rms(accumulated_deltas), grads),
-                                    self._rms(accumulated_grads))
-        torch._foreach_neg_(deltas)
-        torch._foreach_mul_(accumulated_deltas, self.rho)
-        torch._foreach_add_(accumulated_deltas, torch._foreach_mul(deltas, deltas), alpha=1 - self.rho)
-        torch._foreach_add_(variables, deltas, alpha=lr)
+        ops.mul_(accumulated_grads, self.rho)
+        ops.add_(accumulated_grads, ops.mul(grads, grads), alpha=1 - self.rho)
+        deltas = ops.div(ops.mul(self._rms(accumulated_deltas), grads), self._rms(accumulated_grads))
+        ops.neg_(deltas)
+        ops.mul_(accumulated_deltas, self.rho)
+        ops.add_(accumulated_deltas, ops.mul(deltas, deltas), alpha=1 - self.rho)
+        ops.add_(variables, deltas, alpha=lr)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

@@ -8,7 +8,8 @@ declare their slots in ``_build_slots`` and implement ``_update`` with
 multi-tensor ``torch._foreach_*`` ops.
 
 Elementwise updates of small CPU variables run on flat buffers (lamina/optimizers/flat.py), with the
-same results bit for bit.
+same results bit for bit; they are written with ``multi_tensor_ops``, the ``_foreach_*`` ops for lists
+and the tensors' own ops for the flat buffers.
 
 Scalar state (``iterations``, the float learning rate, Nadam's ``u_product``)
 lives in CPU tensors so reading it never synchronises a GPU; per-variable slots
@@ -21,7 +22,7 @@ import torch
 
 from lamina.naming import to_snake_case, unique_name
 from lamina.optimizers import schedules
-from lamina.optimizers.flat import FlatState
+from lamina.optimizers.flat import FlatState, multi_tensor_ops
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 
@@ -227,9 +228,10 @@ class Optimizer:
         self._flat = None
 
     def _slot(self, name, variables):
-        """The ``name`` slots of ``variables`` (a subset of the built ones, or the flat buffer), in their order."""
-        if self._flat is not None and variables[0] is self._flat.weights:
-            return [self._flat.slots[name]]
+        """The ``name`` slots of ``variables`` (a subset of the built ones) in their order, or the flat buffer of
+        the flat weights."""
+        if self._flat is not None and variables is self._flat.weights:
+            return self._flat.slots[name]
         slots = self._slots[name]
         return [slots[self._index[id(v)]] for v in variables]
 
@@ -278,10 +280,10 @@ class Optimizer:
         updated, averaged = variables, self._trainable_variables
         if self._flat is not None and not (self.clipnorm or self.global_clipnorm or torch.compiler.is_compiling()) \
                 and self._flat.covers(variables):
-            grads, updated = [self._flat.gather(grads)], [self._flat.weights]  # the same update, as one tensor each
+            grads, updated = self._flat.gather(grads), self._flat.weights  # the same update, on one tensor each
             averaged = updated
         if self.loss_scale_factor is not None:
-            grads = torch._foreach_div(grads, self.loss_scale_factor)
+            grads = multi_tensor_ops(grads).div(grads, self.loss_scale_factor)
         grads = self._clip_gradients(grads)
         if torch.compiler.is_compiling() and self._learning_rate is not self._lr_variable:
             lr = _learning_rate_tensor(self).item()  # called here: the graph resumes with a tensor, not a float
@@ -298,14 +300,15 @@ class Optimizer:
     def _apply_weight_decay(self, variables, lr):
         """``w *= 1 - weight_decay * lr`` (Keras decays before the update); Muon decays per variable kind."""
         if self.weight_decay is not None:
-            torch._foreach_mul_(variables, (1 - self.weight_decay * f32(lr)).item())
+            multi_tensor_ops(variables).mul_(variables, (1 - self.weight_decay * f32(lr)).item())
 
     def _update(self, grads, variables, lr):
         """Subclasses: update ``variables`` (and their slots) in place from ``grads`` at learning rate ``lr``."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update(grads, variables, lr).")
 
     def _clip_gradients(self, grads):
-        """Keras's clipping, on new tensors (the caller's gradients are never modified)."""
+        """Keras's clipping, on new tensors (the caller's gradients are never modified); clipping by value also
+        on the flat gradients (by norm, per variable only)."""
         if self.clipnorm and self.clipnorm > 0:
             norms = torch._foreach_norm(grads)
             return torch._foreach_div(torch._foreach_mul(grads, self.clipnorm),
@@ -316,12 +319,14 @@ class Optimizer:
             scale = self.global_clipnorm * torch.minimum(1.0 / norm, norm.new_tensor(1.0 / self.global_clipnorm))
             return torch._foreach_mul(grads, scale + (norm - norm))
         if self.clipvalue and self.clipvalue > 0:
-            return torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -self.clipvalue), self.clipvalue)
+            ops = multi_tensor_ops(grads)
+            return ops.clamp_max(ops.clamp_min(grads, -self.clipvalue), self.clipvalue)
         return grads
 
     def _update_moving_average(self, variables):
         """``average = m * average + (1 - m) * w`` with ``m = 0`` on the first step; periodic overwrite.
         ``variables``: the built ones (or their flat buffer)."""
+        ops = multi_tensor_ops(variables)
         averages = self._slot("average", variables)
         compiling = torch.compiler.is_compiling()  # then the step stays in the graph: no Python branch on it
         if compiling:
@@ -329,15 +334,15 @@ class Optimizer:
         else:
             step = int(self._iterations)
             momentum = self.ema_momentum if step != 0 else 0.0
-        torch._foreach_mul_(averages, momentum)
-        torch._foreach_add_(averages, variables, alpha=1 - momentum)
+        ops.mul_(averages, momentum)
+        ops.add_(averages, variables, alpha=1 - momentum)
         if not self.ema_overwrite_frequency:
             return
         if compiling:
             overwrite = (self._iterations + 1) % self.ema_overwrite_frequency == 0
             torch._foreach_copy_(variables, [torch.where(overwrite, a, v) for a, v in zip(averages, variables)])
         elif (step + 1) % self.ema_overwrite_frequency == 0:
-            torch._foreach_copy_(variables, averages)
+            ops.copy_(variables, averages)
 
     @torch.no_grad()
     def finalize_variable_values(self, var_list):

@@ -35,14 +35,66 @@ MAX_MEAN_ELEMENTS = 1 << 13
 
 def elementwise(update):
     """Marks an optimizer's ``_update`` as the same arithmetic on every element (no per-variable norm,
-    shape or reduction), so that it may run on the flat buffers."""
+    shape or reduction), so that it may run on the flat buffers. It receives the variables, gradients and
+    slots as lists (one tensor per variable) or as the flat buffers (one tensor each), and computes with
+    ``multi_tensor_ops(variables)``, which works on either."""
     update.elementwise = True
     return update
 
 
+class ForeachOps:
+    """The elementwise ops an update is written with, on lists of tensors: torch's ``_foreach_*`` ops."""
+    abs = torch._foreach_abs
+    add = torch._foreach_add
+    add_ = torch._foreach_add_
+    addcdiv_ = torch._foreach_addcdiv_
+    clamp_max = torch._foreach_clamp_max
+    clamp_min = torch._foreach_clamp_min
+    copy_ = torch._foreach_copy_
+    div = torch._foreach_div
+    maximum_ = torch._foreach_maximum_
+    mul = torch._foreach_mul
+    mul_ = torch._foreach_mul_
+    neg_ = torch._foreach_neg_
+    sign_ = torch._foreach_sign_
+    sqrt = torch._foreach_sqrt
+    sqrt_ = torch._foreach_sqrt_
+    sub_ = torch._foreach_sub_
+
+
+class TensorOps:
+    """The same ops on single tensors (the flat buffers): each tensor's own op, which a ``_foreach_*`` op on
+    a one-tensor list calls too (the same kernel, the same roundings), without that op's second dispatch and
+    its lists (Adam on the batch-8 MLP: the step 6% faster)."""
+    abs = torch.Tensor.abs
+    add = torch.Tensor.add
+    add_ = torch.Tensor.add_
+    addcdiv_ = torch.Tensor.addcdiv_
+    clamp_max = torch.Tensor.clamp_max
+    clamp_min = torch.Tensor.clamp_min
+    copy_ = torch.Tensor.copy_
+    div = torch.Tensor.div
+    mul = torch.Tensor.mul
+    mul_ = torch.Tensor.mul_
+    neg_ = torch.Tensor.neg_
+    sign_ = torch.Tensor.sign_
+    sqrt = torch.Tensor.sqrt
+    sqrt_ = torch.Tensor.sqrt_
+    sub_ = torch.Tensor.sub_
+
+    @staticmethod
+    def maximum_(tensor, other):
+        return torch.maximum(tensor, other, out=tensor)
+
+
+def multi_tensor_ops(tensors):
+    """``TensorOps`` for a single tensor (a flat buffer), else ``ForeachOps`` (a list of tensors)."""
+    return TensorOps if isinstance(tensors, torch.Tensor) else ForeachOps
+
+
 class FlatState:
     """The built ``variables`` and ``slots`` (name -> one slot per variable) re-seated as views of one
-    buffer per kind; ``weights`` and ``slots`` are then the flat buffers."""
+    buffer per kind; ``weights`` and ``slots`` (name -> buffer) are then the flat buffers."""
 
     def __init__(self, variables, slots):
         self.variables = list(variables)

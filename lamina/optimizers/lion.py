@@ -1,9 +1,7 @@
 """Lion (evolved sign momentum)."""
 
-import torch
-
 from lamina.optimizers.base import Optimizer
-from lamina.optimizers.flat import elementwise
+from lamina.optimizers.flat import elementwise, multi_tensor_ops
 from lamina import registry
 
 
@@ -24,13 +22,14 @@ class Lion(Optimizer):
 
     @elementwise
     def _update(self, grads, variables, lr):
+        ops = multi_tensor_ops(variables)
         momentums = self._slot("momentum", variables)
-        directions = torch._foreach_mul(momentums, self.beta_1)
-        torch._foreach_add_(directions, grads, alpha=1 - self.beta_1)
-        torch._foreach_sign_(directions)
-        torch._foreach_add_(variables, directions, alpha=-lr)
-        torch._foreach_mul_(momentums, self.beta_2)
-        torch._foreach_add_(momentums, grads, alpha=1 - self.beta_2)
+        directions = ops.mul(momentums, self.beta_1)
+        ops.add_(directions, grads, alpha=1 - self.beta_1)
+        ops.sign_(directions)
+        ops.add_(variables, directions, alpha=-lr)
+        ops.mul_(momentums, self.beta_2)
+        ops.add_(momentums, grads, alpha=1 - self.beta_2)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}

@@ -1,9 +1,7 @@
 """Stochastic gradient descent, with Keras's momentum and Nesterov formulas."""
 
-import torch
-
 from lamina.optimizers.base import Optimizer
-from lamina.optimizers.flat import elementwise
+from lamina.optimizers.flat import elementwise, multi_tensor_ops
 from lamina import registry
 
 
@@ -28,17 +26,18 @@ class SGD(Optimizer):
 
     @elementwise
     def _update(self, grads, variables, lr):
+        ops = multi_tensor_ops(variables)
         if self.momentum == 0:
-            torch._foreach_add_(variables, grads, alpha=-lr)
+            ops.add_(variables, grads, alpha=-lr)
             return
         momentums = self._slot("momentum", variables)
-        torch._foreach_mul_(momentums, self.momentum)
-        torch._foreach_add_(momentums, grads, alpha=-lr)
+        ops.mul_(momentums, self.momentum)
+        ops.add_(momentums, grads, alpha=-lr)
         if self.nesterov:
-            torch._foreach_add_(variables, grads, alpha=-lr)
-            torch._foreach_add_(variables, momentums, alpha=self.momentum)
+            ops.add_(variables, grads, alpha=-lr)
+            ops.add_(variables, momentums, alpha=self.momentum)
         else:
-            torch._foreach_add_(variables, momentums)
+            ops.add_(variables, momentums)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
