@@ -313,7 +313,10 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         compute, no sublayers (whose calls read the call context). A layer whose call takes them but,
         in its configuration, ignores them says so by overriding this."""
         return not self._call_has_training_arg and not self._call_has_mask_arg and not self._overrides_compute_mask \
-            and not any(isinstance(m, Layer) for m in self.modules() if m is not self)
+            and not self._has_sublayers()
+
+    def _has_sublayers(self):
+        return any(isinstance(m, Layer) for m in self.modules() if m is not self)
 
     def get_build_config(self):
         if self.built and self._build_input_shape is not None:

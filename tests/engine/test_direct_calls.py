@@ -151,3 +151,31 @@ def test_a_masked_sequence_still_reaches_the_recurrent_layer_with_its_mask():
                                layers.LSTM(4)])
     tokens = torch.tensor([[1, 2, 3, 0, 0], [4, 5, 6, 7, 8]])
     assert torch.allclose(model(tokens)[0], model(tokens[:, :3])[0], atol=1e-6)
+
+
+def test_layers_taking_a_mask_they_do_not_get_run_directly_and_as_their_full_call():
+    lamina.utils.set_random_seed(5)
+    model = lamina.Sequential([layers.Input((6, 3)), layers.Conv1D(3, 2, padding="causal"),
+                               layers.GlobalAveragePooling1D(), layers.Dense(5), layers.Softmax()])
+    x = torch.randn(4, 6, 3)
+    assert all(layer._plain_call for layer in model.layers) and model._runs_layers_directly(x)
+    fast = model(x)
+    assert torch.equal(fast, model._full_call((x,), {}))
+    assert torch.allclose(fast.sum(-1), torch.ones(4))
+    embedding = layers.Embedding(9, 4)
+    tokens = torch.randint(0, 9, (4, 6))
+    assert torch.equal(embedding(tokens), embedding._full_call((tokens,), {})) and embedding._plain_call
+
+
+def test_a_mask_still_reaches_pooling_and_softmax_and_mask_zero_keeps_the_full_call():
+    embedding = layers.Embedding(9, 3, mask_zero=True)
+    embedding(torch.ones(1, 2, dtype=torch.long))
+    assert not embedding._plain_call
+    pooling, softmax = layers.GlobalAveragePooling1D(), layers.Softmax()
+    x = torch.arange(12.0).reshape(1, 4, 3)
+    pooling(x), softmax(x)
+    assert pooling._plain_call and softmax._plain_call
+    x._keras_mask = torch.tensor([[True, True, False, False]])
+    assert torch.equal(pooling(x), x[:, :2].mean(1))
+    assert torch.equal(softmax(torch.zeros(1, 4), mask=torch.tensor([[1, 1, 0, 0]])),
+                       torch.tensor([[0.5, 0.5, 0.0, 0.0]]))

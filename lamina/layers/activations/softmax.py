@@ -36,6 +36,10 @@ class Softmax(ActivationLayer):
         outputs = activations.softmax(torch.where(mask, inputs, large_negative), axis=self._axis())
         return torch.where(mask, outputs, 0.0)
 
+    def _call_is_context_free(self):
+        """Without a mask, ``call(inputs)`` is the softmax, and no mask is made."""
+        return True
+
     def _axis(self):
         return tuple(self.axis) if isinstance(self.axis, list) else self.axis
 

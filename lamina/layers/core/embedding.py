@@ -100,6 +100,10 @@ class Embedding(LoraMixin, Layer):
     def compute_mask(self, inputs, previous_mask):
         return inputs != 0 if self.mask_zero else None
 
+    def _call_is_context_free(self):
+        """Without ``mask_zero`` (fixed at construction, as ``supports_masking``), no mask is made."""
+        return not self.mask_zero and not self._has_sublayers()
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 

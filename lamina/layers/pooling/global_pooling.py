@@ -30,6 +30,7 @@ class BaseGlobalPooling(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2)
         first = 1 if self.data_format == "channels_last" else 2
         self._axes = tuple(range(first, first + self.rank))
+        self._spatial_axes_first = tuple(range(2, 2 + self.rank))
 
     def compute_output_shape(self, input_shape):
         channels = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
@@ -51,6 +52,19 @@ class _GlobalMax(BaseGlobalPooling):
 
 class _GlobalAverage(BaseGlobalPooling):
     def call(self, inputs):
+        return self._mean(inputs)
+
+    def _mean(self, inputs):
+        """The mean over the spatial axes. channels_last data held channels-first in memory (what a
+        channels-first kernel's output moved to channels_last is, as 1D convolutions give) is averaged on
+        its channels-first view: the same sums, and the backward's gradient comes out in that memory order,
+        the order of the outputs before it (otherwise the elementwise backward of the layer before, e.g. its
+        relu, walks two orders at once: a causal Conv1D stack's last relu backward took 3x as long)."""
+        if self.data_format == "channels_last" and not inputs.is_contiguous():
+            channels_first = inputs.movedim(-1, 1)
+            if channels_first.is_contiguous():
+                result = torch.mean(channels_first, dim=self._spatial_axes_first, keepdim=self.keepdims)
+                return result.movedim(1, -1) if self.keepdims else result
         return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
 
 
@@ -88,7 +102,7 @@ class GlobalAveragePooling1D(_GlobalAverage):
 
     def call(self, inputs, mask=None):
         if mask is None:
-            return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
+            return self._mean(inputs)
         mask = torch.as_tensor(mask, device=inputs.device)
         weights = mask.unsqueeze(2 if self.data_format == "channels_last" else 1).to(inputs.dtype)
         total = torch.where(weights.bool(), inputs, 0).sum(dim=self._axes, keepdim=self.keepdims)
@@ -96,6 +110,10 @@ class GlobalAveragePooling1D(_GlobalAverage):
 
     def compute_mask(self, inputs, previous_mask):
         return None
+
+    def _call_is_context_free(self):
+        """Without a mask, ``call(inputs)`` is the mean, and the output never carries a mask."""
+        return True
 
 
 @register_builtin("keras.layers")
