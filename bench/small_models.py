@@ -6,12 +6,22 @@ Workloads (synthetic data, the same Keras model code for lamina and Keras):
   unet   functional U-Net on 64x64x3: Conv2D pairs (16/32/64), MaxPooling2D, Conv2DTranspose(strides=2,
          "same"), Concatenate skips, 1x1 Conv2D head; batch 16, Adam, mse
   lstm2  stacked LSTM(64) x 2 regression, T=50, 8 features, batch 32, Adam, mse
+  sepcnn [SeparableConv2D + BatchNormalization + ReLU] x 4 (32/64/128/128 filters, 2x2 max pooling after the
+         first three) on 32x32x3, global average pooling, Dense(10, softmax); batch 32, Adam, sparse CE
+  gru    Embedding(1000, 32) + GRU(64) + Dense(1, sigmoid) on T=100 token ids; batch 32, Adam, binary CE
+  mnist  Keras's MNIST example CNN on 28x28x1: Conv2D 32/64 + max pooling, Dropout(0.5), Dense(10, softmax);
+         batch 64, Adam, sparse CE
+  conv1d causal dilated Conv1D(32, 3) stack, dilations 1/2/4/8, on T=128 x 16 features, global average
+         pooling, Dense(1); batch 32, Adam, mse
+  conv3d Conv3D(8) + MaxPooling3D + Conv3D(16) on 16x16x16x1 volumes, global average pooling, Dense(1);
+         batch 16, Adam, mse
 
 Each (framework, workload) runs in its own fresh process with the same allocator environment, one torch
 thread, a warm-up epoch (and predict), then the median of ``--repeats`` timed epochs / predicts; the
 frameworks alternate over ``--rounds`` rounds and each ratio is the median over rounds. The PyTorch
-baseline is the best a PyTorch user writes: channels_last for the U-Net, ``Adam(fused=True)``, shuffled
-index batches, ``inference_mode`` for predict. Keras runs on its torch backend, and on TensorFlow/JAX when
+baseline is the best a PyTorch user writes: channels_last for the 2D convolutions (the Conv1D and Conv3D
+nets keep their data channels-first, which was faster here), ``Adam(fused=True)``, shuffled index batches, cross-entropy on
+logits, ``inference_mode`` for predict. Keras runs on its torch backend, and on TensorFlow/JAX when
 ``--keras-python`` names an interpreter with those installed. ``--jit`` adds lamina with
 ``compile(jit_compile=True)`` (timed after the warm-up, which compiles; compile times: bench/jit_compile.py).
 
@@ -30,7 +40,9 @@ import time
 import recurrent  # the bench scripts' shared median timing
 
 ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
-WORKLOADS = {"mlp8": (1024, 8), "unet": (128, 16), "lstm2": (512, 32)}  # samples, batch
+WORKLOADS = {"mlp8": (1024, 8), "unet": (128, 16), "lstm2": (512, 32), "sepcnn": (256, 32), "gru": (512, 32),
+             "mnist": (1024, 64), "conv1d": (512, 32), "conv3d": (128, 16)}  # samples, batch
+CLASSES = {"sepcnn": 10, "mnist": 10}  # sparse categorical targets ("gru": binary ones)
 
 
 def machine():
@@ -55,8 +67,14 @@ def make_data(workload):
     if workload == "unet":
         x = rng.random((samples, 64, 64, 3), dtype="float32")
         return x, x.mean(axis=-1, keepdims=True)
-    x = rng.standard_normal((samples, 50, 8)).astype("float32")
-    return x, x.mean(axis=(1, 2))[:, None].astype("float32")
+    if workload in CLASSES:
+        shape = (32, 32, 3) if workload == "sepcnn" else (28, 28, 1)
+        return rng.random((samples, *shape), dtype="float32"), rng.integers(0, CLASSES[workload], samples)
+    if workload == "gru":
+        return rng.integers(1, 1000, (samples, 100)), rng.integers(0, 2, (samples, 1)).astype("float32")
+    shape = {"lstm2": (50, 8), "conv1d": (128, 16), "conv3d": (16, 16, 16, 1)}[workload]
+    x = rng.standard_normal((samples, *shape)).astype("float32")
+    return x, x.mean(axis=tuple(range(1, x.ndim)))[:, None].astype("float32")
 
 
 def build_keras_like(lib, workload, jit_compile="auto"):
@@ -68,6 +86,28 @@ def build_keras_like(lib, workload, jit_compile="auto"):
     elif workload == "lstm2":
         model = lib.Sequential([layers.Input((50, 8)), layers.LSTM(64, return_sequences=True), layers.LSTM(64),
                                 layers.Dense(1)])
+    elif workload == "sepcnn":
+        stack = [layers.Input((32, 32, 3))]
+        for i, filters in enumerate((32, 64, 128, 128)):
+            stack += [layers.SeparableConv2D(filters, 3, padding="same"), layers.BatchNormalization(), layers.ReLU()]
+            stack += [layers.MaxPooling2D(2)] if i < 3 else []
+        model = lib.Sequential(stack + [layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax")])
+    elif workload == "gru":
+        model = lib.Sequential([layers.Input((100,)), layers.Embedding(1000, 32), layers.GRU(64),
+                                layers.Dense(1, activation="sigmoid")])
+    elif workload == "mnist":
+        model = lib.Sequential([layers.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
+                                layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
+                                layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.5),
+                                layers.Dense(10, activation="softmax")])
+    elif workload == "conv1d":
+        model = lib.Sequential([layers.Input((128, 16))]
+                               + [layers.Conv1D(32, 3, padding="causal", dilation_rate=d, activation="relu")
+                                  for d in (1, 2, 4, 8)] + [layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    elif workload == "conv3d":
+        model = lib.Sequential([layers.Input((16, 16, 16, 1)), layers.Conv3D(8, 3, padding="same", activation="relu"),
+                                layers.MaxPooling3D(2), layers.Conv3D(16, 3, padding="same", activation="relu"),
+                                layers.GlobalAveragePooling3D(), layers.Dense(1)])
     else:
         inputs = layers.Input((64, 64, 3))
         x, skips = inputs, []
@@ -84,7 +124,9 @@ def build_keras_like(lib, workload, jit_compile="auto"):
             x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
             x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         model = lib.Model(inputs, layers.Conv2D(1, 1)(x))
-    model.compile(optimizer=lib.optimizers.Adam(1e-3), loss="mse", jit_compile=jit_compile)
+    loss = {"sepcnn": "sparse_categorical_crossentropy", "mnist": "sparse_categorical_crossentropy",
+            "gru": "binary_crossentropy"}.get(workload, "mse")
+    model.compile(optimizer=lib.optimizers.Adam(1e-3), loss=loss, jit_compile=jit_compile)
     return model
 
 
@@ -105,6 +147,47 @@ def build_torch(workload):
                 return self.head(self.rnn(x)[0][:, -1])
 
         return Stacked()
+    if workload == "sepcnn":
+        blocks = []
+        for i, (cin, cout) in enumerate(zip((3, 32, 64, 128), (32, 64, 128, 128))):
+            blocks += [nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False), nn.Conv2d(cin, cout, 1),
+                       nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01), nn.ReLU()]
+            blocks += [nn.MaxPool2d(2)] if i < 3 else []
+        model = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
+        return model.to(memory_format=torch.channels_last)
+    if workload == "gru":
+        class Text(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embedding = nn.Embedding(1000, 32)
+                self.rnn = nn.GRU(32, 64, batch_first=True)
+                self.head = nn.Linear(64, 1)
+
+            def forward(self, x):
+                return self.head(self.rnn(self.embedding(x))[1][0])
+
+        return Text()
+    if workload == "mnist":
+        model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(64 * 5 * 5, 10))
+        return model.to(memory_format=torch.channels_last)
+    if workload == "conv1d":
+        class Causal(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.convs = nn.ModuleList([nn.Conv1d(16 if d == 1 else 32, 32, 3, dilation=d) for d in (1, 2, 4, 8)])
+                self.head = nn.Linear(32, 1)
+
+            def forward(self, x):  # x: (batch, channels, time)
+                for conv in self.convs:
+                    x = torch.relu(conv(nn.functional.pad(x, (2 * conv.dilation[0], 0))))
+                return self.head(x.mean(2))
+
+        return Causal()
+    if workload == "conv3d":
+        # channels_first: channels_last_3d made this PyTorch loop slower here (fit 40 vs 31 ms per epoch)
+        return nn.Sequential(nn.Conv3d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool3d(2), nn.Conv3d(8, 16, 3, padding=1),
+                             nn.ReLU(), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(16, 1))
 
     def pair(cin, cout):
         return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1),
@@ -139,11 +222,16 @@ def run_torch(workload, x, y):
 
     model = build_torch(workload)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    loss_fn = torch.nn.MSELoss()
+    loss_fn = torch.nn.CrossEntropyLoss() if workload in CLASSES else \
+        torch.nn.BCEWithLogitsLoss() if workload == "gru" else torch.nn.MSELoss()
     x, y = torch.from_numpy(x), torch.from_numpy(y)
     if workload == "unet":
         x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
         y = y.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    elif workload in ("sepcnn", "mnist"):
+        x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    elif workload in ("conv1d", "conv3d"):
+        x = x.movedim(-1, 1).contiguous()
     samples, batch = WORKLOADS[workload]
 
     def epoch():

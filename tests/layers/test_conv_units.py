@@ -248,3 +248,26 @@ ERROR_CASES = [
 def test_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(padding="causal", dilation_rate=2), dict(strides=2, padding="same"), dict(groups=2), dict(padding="valid"),
+])
+def test_channels_last_conv1d_runs_in_its_memory_order_with_conv1ds_values_and_gradients(kwargs):
+    """A channels_last Conv1D runs as the 2D convolution of height 1 on channels_last memory: its output is
+    laid out as (batch, steps, filters) without a copy, and values and gradients are F.conv1d's on the
+    channels-first copy of the data (within float32 rounding)."""
+    torch.manual_seed(0)
+    layer = layers.Conv1D(6, 3, **kwargs)
+    x = torch.randn(3, 20, 4, requires_grad=True)
+    y = layer(x)
+    assert y.is_contiguous()
+    pad = {"causal": (2 * layer.dilation_rate[0], 0), "same": (0, 1)}.get(layer.padding, (0, 0))
+    expected = torch.nn.functional.conv1d(torch.nn.functional.pad(x.movedim(-1, 1).contiguous(), pad), layer.kernel,
+                                          layer.bias, layer.strides, 0, layer.dilation_rate, layer.groups).movedim(1, -1)
+    weight = torch.randn_like(y)
+    grads = torch.autograd.grad((y * weight).sum(), (x, layer.kernel))
+    expected_grads = torch.autograd.grad((expected * weight).sum(), (x, layer.kernel))
+    assert_close(y, expected)
+    for mine, theirs in zip(grads, expected_grads):
+        assert_close(mine, theirs)

@@ -17,7 +17,28 @@ from lamina.layers.convolutional.padding_report import AxisPadding, PaddingRepor
 from lamina.ops import arguments
 from lamina.ops import padding as padding_ops
 
-CONV_FUNCTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+def conv1d(x, weight, bias=None, stride=(1,), padding=(0,), dilation=(1,), groups=1):
+    """``F.conv1d`` on ``x`` (N, C, W). When the channels are innermost in memory (a channels_last
+    (N, W, C) input's view) it runs as the 2D convolution of height 1 on channels_last memory, which
+    oneDNN computes in that layout; ``F.conv1d`` would copy the input to (N, C, W) memory first, and
+    the result back. The same sums, in the kernel's own order (within float32 rounding of conv1d's);
+    measured on 2 x86-64 cores, forward and backward, 32-64 channels, 128-256 steps: 1.4-3x as fast
+    (``bench/convolution.py``). ``stride``, ``padding``, ``dilation``: as ``F.conv1d`` takes them."""
+    if x.dim() != 3 or x.stride(1) != 1 or x.shape[1] == 1:
+        return F.conv1d(x, weight, bias, stride, padding, dilation, groups)
+    outputs = F.conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, _with_height(stride, 1), _with_height(padding, 0),
+                       _with_height(dilation, 1), groups)
+    return outputs.squeeze(2)
+
+
+def _with_height(value, height):
+    """A conv1d argument (an int, a 1-tuple or a padding mode) as conv2d's, ``height`` for the height."""
+    if isinstance(value, str):
+        return value
+    return (height, *((value,) if isinstance(value, int) else value))
+
+
+CONV_FUNCTIONS = {1: conv1d, 2: F.conv2d, 3: F.conv3d}
 _SERIALIZERS = {"activation": activations.serialize, "initializer": initializers.serialize,
                 "regularizer": regularizers.serialize, "constraint": constraints.serialize}
 
@@ -137,7 +158,11 @@ class BaseConvolution(Layer):
                      for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate)]
             plan = self._pad_plans[spatial] = padding_ops.split_padding(pairs)
         explicit, symmetric = plan
-        return (x if explicit is None else F.pad(x, explicit)), symmetric
+        if explicit is None:
+            return x, symmetric
+        if x.dim() == 3 and x.stride(1) == 1:  # channels innermost (see conv1d): padded in that memory order
+            return F.pad(x.movedim(1, -1), (0, 0, *explicit)).movedim(-1, 1), symmetric
+        return F.pad(x, explicit), symmetric
 
     # ------------------------------------------------------------------ padding you can see
     def describe_padding(self, input_shape):
