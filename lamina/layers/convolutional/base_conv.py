@@ -23,7 +23,8 @@ def conv1d(x, weight, bias=None, stride=(1,), padding=(0,), dilation=(1,), group
     oneDNN computes in that layout; ``F.conv1d`` would copy the input to (N, C, W) memory first, and
     the result back. The same sums, in the kernel's own order (within float32 rounding of conv1d's);
     measured on 2 x86-64 cores, forward and backward, 32-64 channels, 128-256 steps: 1.4-3x as fast
-    (``bench/convolution.py``). ``stride``, ``padding``, ``dilation``: as ``F.conv1d`` takes them."""
+    (a micro-benchmark of single layers; ``bench/convolution.py`` times the layer). ``stride``, ``padding``,
+    ``dilation``: as ``F.conv1d`` takes them."""
     if x.dim() != 3 or x.stride(1) != 1 or x.shape[1] == 1:
         return F.conv1d(x, weight, bias, stride, padding, dilation, groups)
     outputs = F.conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, _with_height(stride, 1), _with_height(padding, 0),
