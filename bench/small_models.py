@@ -20,8 +20,8 @@ Each (framework, workload) runs in its own fresh process with the same allocator
 thread, a warm-up epoch (and predict), then the median of ``--repeats`` timed epochs / predicts; the
 frameworks alternate over ``--rounds`` rounds and each ratio is the median over rounds. The PyTorch
 baseline is the best a PyTorch user writes: channels_last for the 2D convolutions (the Conv1D and Conv3D
-nets keep their data channels-first, which was faster here), ``Adam(fused=True)``, shuffled index batches, cross-entropy on
-logits, ``inference_mode`` for predict. Keras runs on its torch backend, and on TensorFlow/JAX when
+nets keep their data channels-first, which was faster here), ``Adam(fused=True)``, shuffled index batches,
+cross-entropy on logits, ``inference_mode`` for predict. Keras runs on its torch backend, and on TensorFlow/JAX when
 ``--keras-python`` names an interpreter with those installed. ``--jit`` adds lamina with
 ``compile(jit_compile=True)`` (timed after the warm-up, which compiles; compile times: bench/jit_compile.py).
 
@@ -124,8 +124,8 @@ def build_keras_like(lib, workload, jit_compile="auto"):
             x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
             x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         model = lib.Model(inputs, layers.Conv2D(1, 1)(x))
-    loss = {"sepcnn": "sparse_categorical_crossentropy", "mnist": "sparse_categorical_crossentropy",
-            "gru": "binary_crossentropy"}.get(workload, "mse")
+    loss = "sparse_categorical_crossentropy" if workload in CLASSES else \
+        "binary_crossentropy" if workload == "gru" else "mse"
     model.compile(optimizer=lib.optimizers.Adam(1e-3), loss=loss, jit_compile=jit_compile)
     return model
 

@@ -5,11 +5,11 @@ One ``apply`` runs, in Keras's order: drop ``None`` gradients, divide by
 ``clipvalue``), decay weights (``w *= 1 - weight_decay * lr``), the subclass's
 ``_update``, the EMA of the weights, then ``iterations += 1``. Subclasses only
 declare their slots in ``_build_slots`` and implement ``_update`` with
-multi-tensor ``torch._foreach_*`` ops.
+multi-tensor ops: ``torch._foreach_*``, or for elementwise updates ``multi_tensor_ops``.
 
 Elementwise updates of small CPU variables run on flat buffers (lamina/optimizers/flat.py), with the
-same results bit for bit; they are written with ``multi_tensor_ops``, the ``_foreach_*`` ops for lists
-and the tensors' own ops for the flat buffers.
+same results bit for bit: ``multi_tensor_ops`` gives the ``_foreach_*`` ops for lists and the tensors'
+own ops for the flat buffers.
 
 Scalar state (``iterations``, the float learning rate, Nadam's ``u_product``)
 lives in CPU tensors so reading it never synchronises a GPU; per-variable slots

@@ -25,11 +25,16 @@ def conv1d(x, weight, bias=None, stride=(1,), padding=(0,), dilation=(1,), group
     measured on 2 x86-64 cores, forward and backward, 32-64 channels, 128-256 steps: 1.4-3x as fast
     (a micro-benchmark of single layers; ``bench/convolution.py`` times the layer). ``stride``, ``padding``,
     ``dilation``: as ``F.conv1d`` takes them."""
-    if x.dim() != 3 or x.stride(1) != 1 or x.shape[1] == 1:
+    if not channels_innermost(x):
         return F.conv1d(x, weight, bias, stride, padding, dilation, groups)
     outputs = F.conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, _with_height(stride, 1), _with_height(padding, 0),
                        _with_height(dilation, 1), groups)
     return outputs.squeeze(2)
+
+
+def channels_innermost(x):
+    """Whether ``x`` (N, C, W), with more than one channel, holds its channels innermost in memory."""
+    return x.dim() == 3 and x.stride(1) == 1 and x.shape[1] > 1
 
 
 def _with_height(value, height):
@@ -161,7 +166,7 @@ class BaseConvolution(Layer):
         explicit, symmetric = plan
         if explicit is None:
             return x, symmetric
-        if x.dim() == 3 and x.stride(1) == 1:  # channels innermost (see conv1d): padded in that memory order
+        if channels_innermost(x):  # (see conv1d): padded in that memory order
             return F.pad(x.movedim(1, -1), (0, 0, *explicit)).movedim(-1, 1), symmetric
         return F.pad(x, explicit), symmetric
 
