@@ -56,6 +56,32 @@ def calls_forward_directly(module):
                 or torch.compiler.is_compiling())
 
 
+def explicit_training(training):
+    """``training`` if not None, else the value an outer call passed explicitly (None if none did)."""
+    if training is None:
+        context = call_context.current()
+        return None if context is None else context.training
+    return training
+
+
+def resolved_training(layer, training):
+    """The ``training`` a call of ``layer`` runs with: ``training`` if not None, else an outer call's explicit
+    value, else the module's ``layer.training`` flag."""
+    training = explicit_training(training)
+    return layer.training if training is None else training
+
+
+def call_directly(layer, inputs, training, checked):
+    """A plain layer's outputs for ``inputs`` on a model's direct path: its ``__call__``, which checks the
+    input, when ``checked``, else ``call`` itself (the input is what the layer was built on); given
+    ``training`` (an explicit value, or None for the layer's own flag) when the layer reads it."""
+    if not layer._plain_reads_training:
+        return layer(inputs) if checked else layer.call(inputs)
+    if checked:
+        return layer(inputs, training=training)
+    return layer.call(inputs, training=layer.training if training is None else training)
+
+
 _FIRST_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim")
 
 
@@ -136,6 +162,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         self._input_torch_dtype = TORCH_DTYPES[self.dtype_policy.variable_dtype]
         self._autocast_dtype = TORCH_DTYPES[self.dtype_policy.compute_dtype] if self.dtype_policy.is_mixed else None
         self._plain_call = False
+        self._plain_reads_training = False
         self._forward_is_call = False
         self._built_rank = -1
         self._axis_checks = ()
@@ -296,12 +323,15 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
 
     def _update_call_path(self):
         """Decides whether calls may take the fast path: a built leaf layer with nothing to resolve."""
-        self._plain_call = (self.built and self._call_is_context_free() and self.activity_regularizer is None
-                            and not self._adds_losses and self._autocast_dtype is None
-                            and is_shape(self._build_input_shape))
+        context_free = self._call_is_context_free()
+        self._plain_reads_training = not context_free and self._call_has_training_arg \
+            and self._call_reads_only_training()
+        self._plain_call = (self.built and (context_free or self._plain_reads_training)
+                            and self.activity_regularizer is None and not self._adds_losses
+                            and self._autocast_dtype is None and is_shape(self._build_input_shape))
         self._built_rank = len(self._build_input_shape) if self._plain_call else -1
         self._forward_is_call = type(self).forward is type(self).call  # as __init_subclass__ sets it
-        self._propagates_masks = self.supports_masking
+        self._sees_masks = self.supports_masking or self._call_has_mask_arg
         spec = self.input_spec
         # The axes a built layer depends on (feature counts, channels), checked before any kernel runs.
         self._axis_checks = tuple((axis, size) for axis, size in spec.axes.items() if size is not None) \
@@ -314,6 +344,13 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         in its configuration, ignores them says so by overriding this."""
         return not self._call_has_training_arg and not self._call_has_mask_arg and not self._overrides_compute_mask \
             and not self._has_sublayers()
+
+    def _call_reads_only_training(self):
+        """Whether ``call(inputs, training=t)`` alone gives this built layer's outputs for an input without a
+        mask, ``t`` the call's resolved ``training`` (``resolved_training``): a mask argument it then ignores,
+        no mask of its own to compute, no sublayers. Layers whose call takes ``training`` say so by overriding
+        this; their calls then take the fast path too."""
+        return False
 
     def _has_sublayers(self):
         return any(isinstance(m, Layer) for m in self.modules() if m is not self)
@@ -358,23 +395,25 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        if self._plain_call and len(args) == 1 and not kwargs:
+        if self._plain_call and len(args) == 1 and (not kwargs or len(kwargs) == 1 and "training" in kwargs):
             first = args[0]
             if type(first) is torch.Tensor and first.dim() == self._built_rank \
                     and (first.dtype is self._input_torch_dtype
                          or not (self.casts_integer_inputs or first.is_floating_point())) \
-                    and not (self._propagates_masks and hasattr(first, "_keras_mask")):
+                    and not (self._sees_masks and hasattr(first, "_keras_mask")):
                 shape = first.shape
                 for axis, size in self._axis_checks:
                     if shape[axis] != size:
                         break  # the full path raises the InputSpec's clear error
                 else:
-                    # Built leaf layer, plain tensor, nothing to resolve: exactly a torch.nn call, which
-                    # without hooks is ``forward`` itself.
+                    # Built leaf layer, plain tensor, nothing to resolve but ``training``: exactly a torch.nn
+                    # call, which without hooks is ``forward`` itself.
+                    kwargs = {"training": resolved_training(self, kwargs.get("training"))} \
+                        if self._plain_reads_training else {}
                     try:
                         if self._forward_is_call and calls_forward_directly(self):
-                            return self.call(first)
-                        return _module_call(self, first)
+                            return self.call(first, **kwargs)
+                        return _module_call(self, first, **kwargs)
                     except _CALL_ERRORS as error:
                         raise self._explained_error(first, error) from error
         return self._full_call(args, kwargs)

@@ -12,8 +12,8 @@ import torch
 
 from lamina import serialization, tree
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.layer import (_CALL_ERRORS, Layer, calls_forward_directly, has_own_call_machinery, set_masks,
-                                 specs_from_shapes)
+from lamina.engine.layer import (_CALL_ERRORS, Layer, call_directly, calls_forward_directly, explicit_training,
+                                 has_own_call_machinery, set_masks, specs_from_shapes)
 from lamina.dtypes import TORCH_DTYPES
 from lamina.engine.weights import Structure
 from lamina.layers.serialization import deserialize
@@ -63,7 +63,7 @@ class Model(Trainer, Layer):
         if len(args) == 1 and (not kwargs or len(kwargs) == 1 and "training" in kwargs) \
                 and self._runs_layers_directly(args[0]):
             try:
-                return self._run_directly(args[0])
+                return self._run_directly(args[0], explicit_training(kwargs.get("training")))
             except _CALL_ERRORS as error:
                 raise self._explained_error(args[0], error) from error
         return super().__call__(*args, **kwargs)
@@ -72,7 +72,8 @@ class Model(Trainer, Layer):
         """Whether a call is its layers' calls and nothing else: each layer a built plain leaf (each still
         checks its own input: lamina.engine.layer) called on one tensor, nothing of the model's own to run
         (hooks, losses, autocast, an overridden ``call``), a plain tensor in the model's dtype without a
-        mask. ``training`` then reaches no layer, and the call context has nothing to carry."""
+        mask. The call context then has nothing to carry but ``training``, which the model hands to the layers
+        that read it (``Layer._call_reads_only_training``)."""
         return type(inputs) is torch.Tensor and inputs.dtype is self._input_torch_dtype \
             and not hasattr(inputs, "_keras_mask") and self.activity_regularizer is None and not self._adds_losses \
             and self._autocast_dtype is None and self._layers_run_directly() and calls_forward_directly(self)
@@ -81,8 +82,9 @@ class Model(Trainer, Layer):
         """Subclasses: whether every layer is plain and the model's own ``call`` runs them and nothing else."""
         return False
 
-    def _run_directly(self, inputs):
-        """Subclasses: the outputs for ``inputs``, the layers called one by one (when _layers_run_directly)."""
+    def _run_directly(self, inputs, training):
+        """Subclasses: the outputs for ``inputs``, the layers called one by one (when _layers_run_directly);
+        ``training``: the call's explicit value or an outer call's, None if neither (``call_directly``)."""
         raise NotImplementedError
 
     def _layer_inputs(self):
@@ -400,11 +402,11 @@ class Functional(Model):
         return self._single_input_graph and type(self).call is Functional.call \
             and all(node.layer._plain_call for node in self._run_nodes)
 
-    def _run_directly(self, inputs):
+    def _run_directly(self, inputs, training):
         (inputs,) = conform_inputs(self.name, [inputs], self.inputs)
-        if self._inputs_fit_every_layer(inputs):
-            return self._run_graph([inputs], lambda node, args, kwargs: node.layer.call(*args))
-        return self._run_graph([inputs], lambda node, args, kwargs: node.layer(*args))
+        checked = not self._inputs_fit_every_layer(inputs)
+        return self._run_graph([inputs], lambda node, args, kwargs: call_directly(node.layer, args[0], training,
+                                                                                  checked))
 
     def _layer_inputs(self):
         return [(node.layer, single) for node, single in zip(self._run_nodes, self._single_inputs)]

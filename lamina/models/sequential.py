@@ -2,7 +2,7 @@
 
 from lamina import naming, serialization
 from lamina.engine.input_layer import InputLayer
-from lamina.engine.layer import Layer, set_masks
+from lamina.engine.layer import Layer, call_directly, set_masks
 from lamina.layers.serialization import deserialize
 from lamina.models.model import Model
 from lamina.registry import register_builtin
@@ -131,13 +131,10 @@ class Sequential(Model):
         return type(self).call is Sequential.call and bool(self._stack) \
             and all(layer._plain_call for layer in self._stack)
 
-    def _run_directly(self, inputs):
-        if self._inputs_fit_every_layer(inputs):
-            for layer in self._stack:
-                inputs = layer.call(inputs)
-        else:
-            for layer in self._stack:
-                inputs = layer(inputs)
+    def _run_directly(self, inputs, training):
+        checked = not self._inputs_fit_every_layer(inputs)
+        for layer in self._stack:
+            inputs = call_directly(layer, inputs, training, checked)
         return inputs
 
     def _layer_inputs(self):

@@ -179,3 +179,63 @@ def test_a_mask_still_reaches_pooling_and_softmax_and_mask_zero_keeps_the_full_c
     assert torch.equal(pooling(x), x[:, :2].mean(1))
     assert torch.equal(softmax(torch.zeros(1, 4), mask=torch.tensor([[1, 1, 0, 0]])),
                        torch.tensor([[0.5, 0.5, 0.0, 0.0]]))
+
+
+def _normalized(rate=0.5):
+    lamina.utils.set_random_seed(6)
+    return lamina.Sequential([layers.Input((4,)), layers.Dense(8), layers.BatchNormalization(momentum=0.5),
+                              layers.Dropout(rate, seed=1), layers.Dense(2)])
+
+
+def _same_weights(model, twin):
+    return all(np.array_equal(a, b) for a, b in zip(model.get_weights(), twin.get_weights()))
+
+
+@pytest.mark.parametrize("training", [None, False, True, "train()"])
+def test_normalization_and_dropout_run_directly_with_the_training_flag_the_full_call_resolves(training):
+    model, twin = _normalized(), _normalized()
+    x = torch.randn(16, 4)
+    assert all(layer._plain_call and layer._plain_reads_training for layer in model.layers[1:3])
+    assert model._runs_layers_directly(x)
+    kwargs = {} if training in (None, "train()") else {"training": training}
+    if training == "train()":
+        model.train(), twin.train()
+    fast = model(x, **kwargs)
+    assert torch.equal(fast, twin._full_call((x,), dict(kwargs)))
+    assert _same_weights(model, twin)  # the moving statistics moved (or stayed) alike
+    moved = not np.array_equal(model.layers[1].get_weights()[2], np.zeros(8))
+    assert moved == (training in (True, "train()"))
+    if moved:
+        assert (fast == twin._full_call((x,), {"training": False})).sum() < fast.numel()
+
+
+def test_an_outer_calls_training_reaches_the_layers_of_an_inner_model_run_directly():
+    inner, twin = _normalized(rate=0.0), _normalized(rate=0.0)
+    inputs = layers.Input((4,))
+    outer = lamina.Model(inputs, layers.Activation("linear")(inner(inputs)))
+    x = torch.randn(16, 4)
+    assert inner._runs_layers_directly(x)
+    assert torch.equal(outer(x, training=True), twin(x, training=True)) and _same_weights(inner, twin)
+    assert torch.equal(outer(x), twin(x, training=False)) and _same_weights(inner, twin)
+
+
+def test_a_layer_reading_training_keeps_its_hooks_its_mask_and_its_input_checks():
+    lamina.utils.set_random_seed(7)
+    norm = layers.BatchNormalization()
+    x = torch.randn(6, 5, 3)
+    norm(x)
+    seen = []
+    handle = norm.register_forward_hook(lambda m, args, kwargs, out: seen.append(kwargs), with_kwargs=True)
+    norm(x), norm(x, training=True)
+    assert seen == [{"training": False}, {"training": True}]
+    handle.remove()
+    masked = x.clone()
+    masked._keras_mask = torch.tensor([[True] * 3 + [False] * 2] * 6)
+    twin = layers.BatchNormalization()
+    twin(x)
+    twin.set_weights(norm.get_weights())
+    expected = twin.call(x, training=True, mask=masked._keras_mask)
+    assert torch.allclose(norm(masked, training=True), expected)  # the masked moments, not the plain ones
+    assert not torch.allclose(expected, twin.call(x, training=True))
+    with pytest.raises(ValueError, match=r"batch_normalization.*expected axis -1 of input shape to have value 3"):
+        norm(torch.ones(2, 5, 4), training=True)

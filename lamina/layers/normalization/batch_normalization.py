@@ -109,6 +109,9 @@ class BatchNormalization(AffineNormalization):
             return outputs.reshape(inputs.shape)
         return outputs.movedim(1, self._feature_axis)
 
+    def _call_reads_only_training(self):
+        return not self._has_sublayers()  # without a mask: its inputs, its weights and ``training``
+
     def call(self, inputs, training=None, mask=None):
         x = self._channels_at_1(inputs)
         if not (training and self.trainable):

@@ -18,6 +18,9 @@ class RandomLayer(Layer):
         self.supports_masking = True
         self._generators = {}
 
+    def _call_reads_only_training(self):
+        return not self._has_sublayers()  # ``training`` decides whether the call draws
+
     def _generator(self, device):
         """The layer's generator on ``device`` (created at the first draw there), or None if unseeded."""
         if self.seed is None:
