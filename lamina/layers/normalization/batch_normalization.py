@@ -122,13 +122,13 @@ class BatchNormalization(AffineNormalization):
         if mask is None and not self.renorm and not self.synchronized and count > 1:
             # F.batch_norm moves running_var toward the unbiased variance; Keras uses the biased one,
             # (count - 1) / count times it. Updating moving_variance / correction and multiplying back
-            # gives moving * momentum + biased * (1 - momentum). (A copy: autograd saves running_var.)
+            # gives moving * momentum + biased * (1 - momentum). (A copy: autograd saves running_var.
+            # Neither needs autograd: the moving statistics take no gradient.)
             correction = (count - 1) / count
             running_variance = self.moving_variance / correction
             y = F.batch_norm(x, self.moving_mean, running_variance, self.gamma, self.beta, True,
                              1.0 - self.momentum, self.epsilon)
-            with torch.no_grad():
-                self.moving_variance.copy_(running_variance * correction)
+            torch.mul(running_variance, correction, out=self.moving_variance)
             return self._from_channels_at_1(y, inputs)
         return self._train_general(inputs, mask)
 
