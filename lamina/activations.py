@@ -273,6 +273,16 @@ def get(identifier):
                               instantiate_classes=False)
 
 
+def is_elementwise(activation):
+    """Whether ``activation`` computes each output element from its own input element alone, so that it gives
+    the same values on any view of the data: every built-in but softmax, log_softmax, glu and sparsemax (and
+    ``hot_path_form``'s torch functions); a custom function is not assumed to."""
+    if activation in (torch.relu, torch.sigmoid, torch.tanh):
+        return True
+    return activation not in (softmax, log_softmax, glu, sparsemax) \
+        and any(activation is builtin for builtin in registry.builtins_of(_MODULE).values())
+
+
 def hot_path_form(activation):
     """What a layer applies per call for ``activation``: None for ``linear`` (nothing to do), the torch
     function computing exactly Keras's default ``relu``/``sigmoid``/``tanh`` (one Python frame fewer per

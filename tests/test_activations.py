@@ -105,3 +105,18 @@ def test_get_rejects_unknown_names_and_non_callables():
         activations.get("rleu")
     with pytest.raises(ValueError, match="Could not interpret activation function identifier.*Received: 3"):
         activations.get(3)
+
+
+def test_is_elementwise_names_exactly_the_builtins_that_commute_with_a_transpose():
+    from lamina import registry
+
+    x = torch.randn(6, 5, dtype=torch.float64) * 3
+    for name, function in registry.builtins_of("keras.activations").items():
+        if name == "glu":  # halves its axis: not even shape-preserving
+            assert not activations.is_elementwise(function)
+            continue
+        apply = (lambda t: function(t, 0.5, -1.0)) if name == "threshold" else function  # no defaults
+        commutes = torch.allclose(apply(x.T.contiguous()), apply(x).T, atol=1e-12)
+        assert activations.is_elementwise(function) == commutes, name
+    assert activations.is_elementwise(activations.hot_path_form(activations.relu))
+    assert not activations.is_elementwise(lambda t: t * 2)

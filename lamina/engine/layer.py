@@ -352,6 +352,20 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         this; their calls then take the fast path too."""
         return False
 
+    def _channels_first_form(self):
+        """How this built layer computes on the channels-first view of channels_last data (the (N, C, *spatial)
+        view of an (N, *spatial, C) tensor, which is what PyTorch's kernels take, without a copy): "moves" when
+        its call moves the channels to axis 1 and back, which ``_call_channels_first`` skips; "elementwise"
+        when ``call`` itself gives that view of its outputs; None otherwise. A Sequential's direct path runs a
+        stretch of such layers on the view, moving the channels once each way (``Sequential._run_directly``)."""
+        return None
+
+    def _call_channels_first(self, x, training):
+        """``call``'s outputs, as their channels-first view, for the channels-first view ``x`` of its inputs
+        (``_channels_first_form``: "moves" layers override this; an "elementwise" one is its ``call``);
+        ``training``: an explicit value or None (the layer's own flag), as ``call_directly`` takes it."""
+        return self.call(x)
+
     def _has_sublayers(self):
         return any(isinstance(m, Layer) for m in self.modules() if m is not self)
 

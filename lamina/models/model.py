@@ -97,13 +97,17 @@ class Model(Trainer, Layer):
         non-batch dimension known) and dtype; each layer is one of lamina's own, whose outputs' shapes follow
         from its inputs' (a custom layer keeps its checks), built on its symbolic input; no layer has a hook
         or a forward of its own. The static part is cached per model structure."""
-        key = (Structure.version, len(self._modules))
-        cached = self.__dict__.get("_fitting_input")
-        if cached is None or cached[0] != key:
-            cached = self.__dict__["_fitting_input"] = (key, _fitting_input(self._layer_inputs()))
-        signature = cached[1]
+        signature = self._per_structure("_fitting_input", lambda: _fitting_input(self._layer_inputs()))
         return signature is not None and inputs.dtype is signature[1] and inputs.shape[1:] == signature[0] \
             and not any(_has_call_machinery(layer) for layer in signature[2])
+
+    def _per_structure(self, name, compute):
+        """``compute()``, cached under ``name`` until the model's structure changes."""
+        key = (Structure.version, len(self._modules))
+        cached = self.__dict__.get(name)
+        if cached is None or cached[0] != key:
+            cached = self.__dict__[name] = (key, compute())
+        return cached[1]
 
     @property
     def layers(self):

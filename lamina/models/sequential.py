@@ -132,9 +132,19 @@ class Sequential(Model):
             and all(layer._plain_call for layer in self._stack)
 
     def _run_directly(self, inputs, training):
-        checked = not self._inputs_fit_every_layer(inputs)
-        for layer in self._stack:
-            inputs = call_directly(layer, inputs, training, checked)
+        if not self._inputs_fit_every_layer(inputs):
+            for layer in self._stack:
+                inputs = call_directly(layer, inputs, training, True)
+            return inputs
+        for layers, channels_first in self._per_structure("_direct_plan", lambda: _channels_first_plan(self._stack)):
+            if channels_first:
+                inputs = inputs.movedim(-1, 1)
+                for layer in layers:
+                    inputs = layer._call_channels_first(inputs, training)
+                inputs = inputs.movedim(1, -1)
+            else:
+                for layer in layers:
+                    inputs = call_directly(layer, inputs, training, False)
         return inputs
 
     def _layer_inputs(self):
@@ -179,3 +189,31 @@ class Sequential(Model):
             model.build(tuple(config["build_input_shape"]))
         return model
 
+
+def _channels_first_plan(layers):
+    """``layers`` (each to be called on what it was built on) cut into segments ``(layers, channels_first)``.
+    A channels_first segment runs on the channels-first view of its channels_last input: it spans a stretch of
+    layers that move the channels to axis 1 and back and of elementwise ones (``Layer._channels_first_form``),
+    from the first layer that moves them to the last, when at least two do; the channels then move once each
+    way for the segment instead of twice per layer. The same kernels run on the same memory: the values and
+    gradients are the layers' calls'."""
+    forms = [layer._channels_first_form() for layer in layers]
+    plan, plain, index = [], [], 0
+    while index < len(layers):
+        end, moving = index, []
+        while forms[index] == "moves" and end < len(layers) and forms[end] in ("moves", "elementwise"):
+            if forms[end] == "moves":
+                moving.append(end)
+            end += 1
+        if len(moving) >= 2:
+            if plain:
+                plan.append((tuple(plain), False))
+                plain = []
+            plan.append((tuple(layers[index:moving[-1] + 1]), True))
+            index = moving[-1] + 1
+        else:
+            plain.append(layers[index])
+            index += 1
+    if plain:
+        plan.append((tuple(plain), False))
+    return plan

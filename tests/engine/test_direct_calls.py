@@ -239,3 +239,58 @@ def test_a_layer_reading_training_keeps_its_hooks_its_mask_and_its_input_checks(
     assert not torch.allclose(expected, twin.call(x, training=True))
     with pytest.raises(ValueError, match=r"batch_normalization.*expected axis -1 of input shape to have value 3"):
         norm(torch.ones(2, 5, 4), training=True)
+
+
+def _conv_stacks():
+    """Sequential conv stacks whose layers chain on the channels-first view (and some that break the chain)."""
+    return {
+        "separable-bn-pool": [layers.Input((12, 12, 3)), layers.SeparableConv2D(4, 3, padding="same"),
+                              layers.BatchNormalization(), layers.ReLU(), layers.MaxPooling2D(2),
+                              layers.Conv2D(5, 3, padding="same", activation="softmax"),
+                              layers.BatchNormalization(renorm=True), layers.GlobalAveragePooling2D(), layers.Dense(2)],
+        "activation-layers": [layers.Input((9, 9, 2)), layers.Conv2D(3, 2, activation="tanh"), layers.Activation("elu"),
+                              layers.AveragePooling2D(2, padding="same"), layers.Activation("softmax"),
+                              layers.DepthwiseConv2D(2), layers.LeakyReLU(), layers.Conv2DTranspose(3, 3, strides=2),
+                              layers.Flatten(), layers.Dense(2)],
+        "causal-conv1d": [layers.Input((16, 3)), layers.Conv1D(4, 3, padding="causal", dilation_rate=2),
+                          layers.ELU(), layers.MaxPooling1D(2, padding="same"), layers.Conv1D(4, 3, strides=2),
+                          layers.GlobalAveragePooling1D(), layers.Dense(1)],
+        "conv3d-bn": [layers.Input((6, 6, 6, 2)), layers.Conv3D(3, 3, padding="same", activation="relu"),
+                      layers.BatchNormalization(), layers.MaxPooling3D(2), layers.Conv3D(2, 2),
+                      layers.GlobalMaxPooling3D(), layers.Dense(1)],
+    }
+
+
+@pytest.mark.parametrize("name", list(_conv_stacks()))
+@pytest.mark.parametrize("training", [False, True])
+def test_conv_stacks_run_on_the_channels_first_view_with_the_full_calls_values_and_gradients(name, training):
+    lamina.utils.set_random_seed(8)
+    model = lamina.Sequential(_conv_stacks()[name])
+    twin = lamina.Sequential(_conv_stacks()[name])
+    twin.set_weights(model.get_weights())
+    x = torch.randn((5,) + tuple(model.input_shape[1:]))
+    assert model._runs_layers_directly(x) and model._inputs_fit_every_layer(x)
+    fast = model(x, training=training)
+    full = twin._full_call((x,), {"training": training})
+    assert torch.equal(fast, full)
+    assert _same_weights(model, twin)  # the moving statistics too
+    fast.square().sum().backward()
+    full.square().sum().backward()
+    for ours, theirs in zip(model.trainable_weights, twin.trainable_weights):
+        assert torch.equal(ours.grad, theirs.grad)
+
+
+def test_the_channels_first_plan_spans_from_the_first_layer_that_moves_channels_to_the_last():
+    from lamina.models.sequential import _channels_first_plan
+
+    model = lamina.Sequential(_conv_stacks()["activation-layers"])
+    plan = [([layer.name for layer in segment], channels_first) for segment, channels_first in
+            _channels_first_plan(model.layers)]
+    names = [layer.name for layer in model.layers]
+    # conv, elu, pooling on the view; the softmax over the channels breaks it; depthwise, leaky relu, transpose
+    assert plan == [(names[0:3], True), (names[3:4], False), (names[4:7], True), (names[7:], False)]
+    channels_first = lamina.Sequential([layers.Input((3, 8, 8)), layers.Conv2D(2, 3, data_format="channels_first"),
+                                        layers.MaxPooling2D(2, data_format="channels_first")])
+    assert _channels_first_plan(channels_first.layers) == [(tuple(channels_first.layers), False)]
+    single = lamina.Sequential([layers.Input((8, 8, 3)), layers.Conv2D(2, 3), layers.ReLU(), layers.Flatten()])
+    assert [flag for _, flag in _channels_first_plan(single.layers)] == [False]

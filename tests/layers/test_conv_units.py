@@ -271,3 +271,24 @@ def test_channels_last_conv1d_runs_in_its_memory_order_with_conv1ds_values_and_g
     assert_close(y, expected)
     for mine, theirs in zip(grads, expected_grads):
         assert_close(mine, theirs)
+
+
+@pytest.mark.parametrize("layer_cls, kwargs, input_shape", [
+    (layers.Conv1D, {"filters": 3, "kernel_size": 2}, (2, 6, 4)),
+    (layers.Conv2D, {"filters": 4, "kernel_size": 3, "padding": "same"}, (2, 5, 6, 2)),
+    (layers.Conv2D, {"filters": 4, "kernel_size": 3, "data_format": "channels_first"}, (2, 2, 5, 6)),
+    (layers.Conv3DTranspose, {"filters": 2, "kernel_size": 2, "strides": 2}, (1, 2, 2, 2, 3)),
+    (layers.SeparableConv2D, {"filters": 3, "kernel_size": 3}, (1, 4, 5, 2)),
+])
+@pytest.mark.parametrize("activation", ["softmax", "log_softmax", lambda x: x / x.abs().sum(-1, keepdim=True)])
+def test_an_activation_along_an_axis_runs_on_the_outputs_last_axis(layer_cls, kwargs, input_shape, activation):
+    """Keras applies a layer's activation to its outputs as they are: softmax over the last axis, which is the
+    channels of channels_last outputs and the last spatial axis of channels_first ones."""
+    lamina.utils.set_random_seed(9)
+    activated = layer_cls(activation=activation, **kwargs)
+    linear = layer_cls(**kwargs)
+    x = torch.randn(input_shape)
+    activated(x), linear(x)
+    linear.set_weights(activated.get_weights())
+    expected = lamina.activations.get(activation)(linear(x))
+    torch.testing.assert_close(activated(x), expected, rtol=1e-6, atol=1e-7)

@@ -6,9 +6,14 @@ from lamina.engine.layer import Layer
 
 
 class ActivationLayer(Layer):
-    """An elementwise (or per-axis) activation: ``(batch, ...)`` -> same shape."""
+    """An elementwise (or per-axis) activation: ``(batch, ...)`` -> same shape. ``elementwise``: whether each
+    output element depends on its input element alone."""
 
     supports_masking = True
+    elementwise = False
+
+    def _channels_first_form(self):
+        return "elementwise" if self.elementwise else None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -24,6 +24,8 @@ class ReLU(ActivationLayer):
     tensor([0., 3., 6.])
     """
 
+    elementwise = True
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value = check_non_negative(max_value, "max_value", "ReLU", allow_none=True)
@@ -46,6 +48,8 @@ class LeakyReLU(ActivationLayer):
     >>> LeakyReLU(negative_slope=0.5)(torch.tensor([-2.0, 2.0]))
     tensor([-1.,  2.])
     """
+
+    elementwise = True
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
@@ -70,6 +74,8 @@ class ELU(ActivationLayer):
     [0.0, 1.0]
     """
 
+    elementwise = True
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = alpha
@@ -92,6 +98,8 @@ class ThresholdedReLU(ActivationLayer):
     >>> ThresholdedReLU(theta=1.0)(torch.tensor([0.5, 1.0, 2.0]))
     tensor([0., 0., 2.])
     """
+
+    elementwise = True
 
     def __init__(self, theta=1.0, **kwargs):
         super().__init__(**kwargs)

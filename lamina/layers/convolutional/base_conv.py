@@ -89,6 +89,7 @@ class BaseConvolution(Layer):
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
         self.activation = activations.get(activation)
         self._activation = activations.hot_path_form(self.activation)
+        self._activation_is_elementwise = activations.is_elementwise(self.activation)
         self.use_bias = bool(use_bias)
         self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
         self._channels_last = self.data_format == "channels_last"
@@ -145,11 +146,21 @@ class BaseConvolution(Layer):
         return {self._channel_axis: input_shape[self._channel_axis]}
 
     def call(self, inputs):
-        x = inputs.movedim(-1, 1) if self._channels_last else inputs
+        if not self._channels_last:
+            outputs = self._convolve(inputs)
+            return outputs if self._activation is None else self._activation(outputs)
+        return self._call_channels_first(inputs.movedim(-1, 1), None).movedim(1, -1)
+
+    def _channels_first_form(self):
+        return "moves" if self._channels_last and type(self).call is BaseConvolution.call else None
+
+    def _call_channels_first(self, x, training):
         outputs = self._convolve(x)
-        if self._channels_last:
-            outputs = outputs.movedim(1, -1)
-        return outputs if self._activation is None else self._activation(outputs)
+        if self._activation is None:
+            return outputs
+        if self._activation_is_elementwise:
+            return self._activation(outputs)
+        return self._activation(outputs.movedim(1, -1)).movedim(-1, 1)  # along the channels_last axes
 
     def _padded(self, x):
         """``x`` (N, C, *spatial) padded as the layer's padding needs: (x, the kernel's symmetric padding).

@@ -23,6 +23,9 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
+    def _channels_first_form(self):
+        return "elementwise" if activations.is_elementwise(self.activation) else None
+
     def compute_output_shape(self, input_shape):
         return input_shape
 

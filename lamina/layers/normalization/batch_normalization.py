@@ -113,24 +113,43 @@ class BatchNormalization(AffineNormalization):
         return not self._has_sublayers()  # without a mask: its inputs, its weights and ``training``
 
     def call(self, inputs, training=None, mask=None):
-        x = self._channels_at_1(inputs)
+        if training and self.trainable and (
+                mask is not None or not self._trains_in_kernel(inputs.numel() // inputs.shape[self._feature_axis])):
+            return self._train_general(inputs, mask)
+        return self._from_channels_at_1(self._normalize(self._channels_at_1(inputs), training), inputs)
+
+    def _channels_first_form(self):
+        rank = len(self._build_input_shape)  # channels_last memory formats: the kernel's results do not change
+        return "moves" if rank in (4, 5) and self._feature_axis == rank - 1 else None
+
+    def _call_channels_first(self, x, training):
+        training = self.training if training is None else training
+        if training and self.trainable and not self._trains_in_kernel(x.numel() // x.shape[1]):
+            return self._train_general(x.movedim(1, -1), None).movedim(-1, 1)
+        return self._normalize(x, training)
+
+    def _trains_in_kernel(self, count):
+        """Whether training on inputs with ``count`` values per feature (without a mask) runs in F.batch_norm's
+        kernel: no renorm, no synchronized statistics, more than one value per feature."""
+        return not self.renorm and not self.synchronized and count > 1
+
+    def _normalize(self, x, training):
+        """F.batch_norm of ``x``, features on axis 1: with the moving statistics in inference, with the batch's
+        in training, which moves the moving ones as Keras does."""
         if not (training and self.trainable):
-            y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, False, 0.0,
-                             self.epsilon)
-            return self._from_channels_at_1(y, inputs)
+            return F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, False, 0.0,
+                                self.epsilon)
+        # F.batch_norm moves running_var toward the unbiased variance; Keras uses the biased one, (count - 1) /
+        # count times it. Updating moving_variance / correction and multiplying back gives moving * momentum +
+        # biased * (1 - momentum). (A copy: autograd saves running_var. Neither needs autograd: the moving
+        # statistics take no gradient.)
         count = x.numel() // x.shape[1]
-        if mask is None and not self.renorm and not self.synchronized and count > 1:
-            # F.batch_norm moves running_var toward the unbiased variance; Keras uses the biased one,
-            # (count - 1) / count times it. Updating moving_variance / correction and multiplying back
-            # gives moving * momentum + biased * (1 - momentum). (A copy: autograd saves running_var.
-            # Neither needs autograd: the moving statistics take no gradient.)
-            correction = (count - 1) / count
-            running_variance = self.moving_variance / correction
-            y = F.batch_norm(x, self.moving_mean, running_variance, self.gamma, self.beta, True,
-                             1.0 - self.momentum, self.epsilon)
-            torch.mul(running_variance, correction, out=self.moving_variance)
-            return self._from_channels_at_1(y, inputs)
-        return self._train_general(inputs, mask)
+        correction = (count - 1) / count
+        running_variance = self.moving_variance / correction
+        y = F.batch_norm(x, self.moving_mean, running_variance, self.gamma, self.beta, True, 1.0 - self.momentum,
+                         self.epsilon)
+        torch.mul(running_variance, correction, out=self.moving_variance)
+        return y
 
     def _train_general(self, inputs, mask):
         """Training with a mask, renorm, synchronized statistics, or one value per feature."""

@@ -62,12 +62,17 @@ class BasePooling(Layer):
                              "use a smaller pool_size or padding='same'.")
 
     def call(self, inputs):
-        x = inputs.movedim(-1, 1) if self.data_format == "channels_last" else inputs
+        if self.data_format == "channels_last":
+            return self._call_channels_first(inputs.movedim(-1, 1), None).movedim(1, -1)
+        return self._call_channels_first(inputs, None)
+
+    def _channels_first_form(self):
+        return "moves" if self.data_format == "channels_last" and type(self).call is BasePooling.call else None
+
+    def _call_channels_first(self, x, training):
         if self.padding == "valid":
-            y = self._pool(x, self.pool_size, self.strides)
-        else:
-            y = self._pool_same(x)
-        return y.movedim(1, -1) if self.data_format == "channels_last" else y
+            return self._pool(x, self.pool_size, self.strides)
+        return self._pool_same(x)
 
     def _pool_same(self, x):
         pads = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], self.pool_size, self.strides)]
