@@ -49,6 +49,15 @@ def assign_value(target, value):
     target.copy_(value)
 
 
+def read_weight(layer, name):
+    """``getattr(layer, name)`` for a weight a layer's ``call`` reads: the Parameter in ``layer._parameters``
+    (a dict read, where ``Module.__getattr__``, reached after the failed normal lookup, costs about 1 us), else
+    the attribute itself (None, or a weight that a parametrization, pruning or an old-style weight norm moved out
+    of ``_parameters``)."""
+    weight = layer._parameters.get(name)
+    return getattr(layer, name) if weight is None else weight
+
+
 class Structure:
     """A counter bumped whenever any layer's weights, sublayers or trainability change.
 

@@ -294,3 +294,41 @@ def test_the_channels_first_plan_spans_from_the_first_layer_that_moves_channels_
     assert _channels_first_plan(channels_first.layers) == [(tuple(channels_first.layers), False)]
     single = lamina.Sequential([layers.Input((8, 8, 3)), layers.Conv2D(2, 3), layers.ReLU(), layers.Flatten()])
     assert [flag for _, flag in _channels_first_plan(single.layers)] == [False]
+
+
+class _Doubled(torch.nn.Module):
+    def forward(self, weight):
+        return weight * 2.0
+
+
+@pytest.mark.parametrize("make, name, x", [
+    (lambda: layers.Dense(3), "kernel", torch.randn(4, 5)),
+    (lambda: layers.Conv2D(2, 3), "kernel", torch.randn(2, 6, 6, 3)),
+    (lambda: layers.SeparableConv2D(2, 3), "pointwise_kernel", torch.randn(2, 6, 6, 3)),
+    (lambda: layers.BatchNormalization(), "gamma", torch.randn(6, 3)),
+    (lambda: layers.Embedding(7, 3), "embeddings", torch.tensor([[1, 2, 6]])),
+])
+def test_weights_moved_out_by_a_parametrization_or_pruning_are_what_the_call_reads(make, name, x):
+    """A call reads its weights from ``_parameters`` (lamina.engine.weights.read_weight); torch's parametrizations
+    and pruning move a weight out of it, and the call then reads what they compute."""
+    import torch.nn.utils.parametrize as parametrize
+    import torch.nn.utils.prune as prune
+
+    lamina.utils.set_random_seed(10)
+    layer, reference = make(), make()
+    plain = layer(x)
+    reference(x)
+    reference.set_weights(layer.get_weights())
+    parametrize.register_parametrization(layer, name, _Doubled())
+    with torch.no_grad():
+        getattr(reference, name).mul_(2.0)
+    torch.testing.assert_close(layer(x), reference(x))
+    assert not torch.allclose(layer(x), plain)
+    parametrize.remove_parametrizations(layer, name, leave_parametrized=False)
+    torch.testing.assert_close(layer(x), plain)
+    if not getattr(layer, name).is_contiguous():
+        return  # torch's pruning views the weight: channels_last kernels cannot be pruned (nn.Conv2d's neither)
+    prune.random_unstructured(layer, name, amount=1.0)  # every entry pruned
+    with torch.no_grad():
+        getattr(reference, name).zero_()
+    torch.testing.assert_close(layer(x), reference(x))

@@ -1,6 +1,7 @@
 """Conv1D, Conv2D, Conv3D: ``activation(conv(x, kernel) + bias)``, Keras kernel layout
 (*kernel_size, in_channels // groups, filters), stored as PyTorch's (filters, in // groups, *k)."""
 
+from lamina.engine.weights import read_weight
 from lamina.layers.convolutional.base_conv import CONV_FUNCTIONS, BaseConvolution, torch_kernel_layout
 from lamina.ops import arguments
 from lamina.registry import register_builtin
@@ -54,7 +55,7 @@ class BaseConv(BaseConvolution):
 
     def _convolve(self, x):
         x, padding = self._padded(x)
-        return self._conv(x, self.kernel, self.bias, self.strides, padding, self.dilation_rate, self.groups)
+        return self._conv(x, read_weight(self, "kernel"), read_weight(self, "bias"), self.strides, padding, self.dilation_rate, self.groups)
 
 
 @register_builtin("keras.layers")

@@ -5,6 +5,7 @@ weight (in·dm, 1, *k) is a view of it."""
 
 from lamina.layers.convolutional.base_conv import CONV_FUNCTIONS, BaseConvolution
 from lamina.engine.layer import Permuted
+from lamina.engine.weights import read_weight
 from lamina.ops import arguments
 from lamina.registry import register_builtin
 
@@ -57,7 +58,7 @@ class BaseDepthwiseConv(BaseConvolution):
         self._add_bias(channels * self.depth_multiplier)
 
     def _convolve(self, x):
-        return depthwise_convolve(self, x, self.kernel, self.bias)
+        return depthwise_convolve(self, x, read_weight(self, "kernel"), read_weight(self, "bias"))
 
 
 @register_builtin("keras.layers")

@@ -2,6 +2,7 @@
 convolution with the bias. Keras layouts: depthwise (*k, in, depth_multiplier), pointwise
 (1…, in·depth_multiplier, filters); stored in PyTorch's layouts."""
 
+from lamina.engine.weights import read_weight
 from lamina.layers.convolutional.base_conv import CONV_FUNCTIONS, BaseConvolution, torch_kernel_layout
 from lamina.layers.convolutional.depthwise_conv import depthwise_convolve, depthwise_layout
 from lamina.ops import arguments
@@ -51,8 +52,8 @@ class BaseSeparableConv(BaseConvolution):
         self._add_bias(self.filters)
 
     def _convolve(self, x):
-        return self._pointwise_conv(depthwise_convolve(self, x, self.depthwise_kernel, None),
-                                    self.pointwise_kernel, self.bias)
+        return self._pointwise_conv(depthwise_convolve(self, x, read_weight(self, "depthwise_kernel"), None),
+                                    read_weight(self, "pointwise_kernel"), read_weight(self, "bias"))
 
 
 @register_builtin("keras.layers")

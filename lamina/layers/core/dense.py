@@ -5,6 +5,7 @@ import torch
 from lamina import activations, constraints, initializers, regularizers
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+from lamina.engine.weights import read_weight
 from lamina.layers.core.lora import LoraMixin
 from lamina.ops.arguments import check_positive_int
 from lamina.registry import register_builtin
@@ -76,11 +77,11 @@ class Dense(LoraMixin, Layer):
     def call(self, inputs):
         # The kernel is stored in Keras's (in, units) layout: one addmm for 2-D inputs (as fast as
         # torch.nn.Linear's F.linear, measured), a matmul over the last axis otherwise.
-        bias = self.bias  # each parameter read is a Module.__getattr__ call: once per call
+        kernel, bias = read_weight(self, "kernel"), read_weight(self, "bias")
         if bias is not None and inputs.dim() == 2:
-            outputs = torch.addmm(bias, inputs, self.kernel)
+            outputs = torch.addmm(bias, inputs, kernel)
         else:
-            outputs = torch.matmul(inputs, self.kernel)
+            outputs = torch.matmul(inputs, kernel)
             if bias is not None:
                 outputs = outputs + bias
         if self.lora_enabled:

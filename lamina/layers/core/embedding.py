@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from lamina import constraints, initializers, regularizers
 from lamina.dtypes import TORCH_DTYPES
 from lamina.engine.layer import Layer
+from lamina.engine.weights import read_weight
 from lamina.layers.core.dense import check_no_quantization
 from lamina.layers.core.lora import LoraMixin
 from lamina.ops.arguments import check_positive_int
@@ -77,7 +78,7 @@ class Embedding(LoraMixin, Layer):
         if inputs.device.type != "cpu" and inputs.numel() and not torch.compiler.is_compiling():
             self._check_indices(inputs)
         try:
-            outputs = F.embedding(inputs, self.embeddings)
+            outputs = F.embedding(inputs, read_weight(self, "embeddings"))
         except IndexError:
             self._check_indices(inputs)
             raise

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 
 from lamina import config, initializers
 from lamina.engine.input_spec import InputSpec
+from lamina.engine.weights import read_weight
 from lamina.layers.normalization.base_normalization import AffineNormalization, check_axis, check_epsilon
 from lamina.ops.arguments import check_fraction
 from lamina.registry import register_builtin
@@ -136,19 +137,19 @@ class BatchNormalization(AffineNormalization):
     def _normalize(self, x, training):
         """F.batch_norm of ``x``, features on axis 1: with the moving statistics in inference, with the batch's
         in training, which moves the moving ones as Keras does."""
+        mean, variance = read_weight(self, "moving_mean"), read_weight(self, "moving_variance")
+        gamma, beta = read_weight(self, "gamma"), read_weight(self, "beta")
         if not (training and self.trainable):
-            return F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, False, 0.0,
-                                self.epsilon)
+            return F.batch_norm(x, mean, variance, gamma, beta, False, 0.0, self.epsilon)
         # F.batch_norm moves running_var toward the unbiased variance; Keras uses the biased one, (count - 1) /
         # count times it. Updating moving_variance / correction and multiplying back gives moving * momentum +
         # biased * (1 - momentum). (A copy: autograd saves running_var. Neither needs autograd: the moving
         # statistics take no gradient.)
         count = x.numel() // x.shape[1]
         correction = (count - 1) / count
-        running_variance = self.moving_variance / correction
-        y = F.batch_norm(x, self.moving_mean, running_variance, self.gamma, self.beta, True, 1.0 - self.momentum,
-                         self.epsilon)
-        torch.mul(running_variance, correction, out=self.moving_variance)
+        running_variance = variance / correction
+        y = F.batch_norm(x, mean, running_variance, gamma, beta, True, 1.0 - self.momentum, self.epsilon)
+        torch.mul(running_variance, correction, out=variance)
         return y
 
     def _train_general(self, inputs, mask):
