@@ -305,6 +305,7 @@ class _Doubled(torch.nn.Module):
     (lambda: layers.Dense(3), "kernel", torch.randn(4, 5)),
     (lambda: layers.Conv2D(2, 3), "kernel", torch.randn(2, 6, 6, 3)),
     (lambda: layers.SeparableConv2D(2, 3), "pointwise_kernel", torch.randn(2, 6, 6, 3)),
+    (lambda: layers.Conv2DTranspose(2, 3, strides=2, padding="same"), "kernel", torch.randn(2, 4, 4, 3)),
     (lambda: layers.BatchNormalization(), "gamma", torch.randn(6, 3)),
     (lambda: layers.Embedding(7, 3), "embeddings", torch.tensor([[1, 2, 6]])),
 ])

@@ -5,6 +5,7 @@ as PyTorch's (in_channels, filters, *k)."""
 import torch
 import torch.nn.functional as F
 
+from lamina.engine.weights import read_weight
 from lamina.layers.convolutional.base_conv import BaseConvolution, torch_kernel_layout
 from lamina.ops import arguments
 from lamina.ops import padding as padding_ops
@@ -104,12 +105,13 @@ class BaseConvTranspose(BaseConvolution):
         deconvolution reduces a fused bias's gradient several times slower than the kernel's gradient.
         Otherwise the bias is fused and the crop is a view."""
         tracking = torch.is_grad_enabled()
-        bias_outside = tracking and self._channels_last and self.bias is not None and self.bias.requires_grad
-        outputs = self._conv_transpose(x, self.kernel, None if bias_outside else self.bias, self.strides,
+        bias = read_weight(self, "bias")
+        bias_outside = tracking and self._channels_last and bias is not None and bias.requires_grad
+        outputs = self._conv_transpose(x, read_weight(self, "kernel"), None if bias_outside else bias, self.strides,
                                        self._torch_padding, self._torch_output_padding, 1, self.dilation_rate)
         if self._trim is not None:
             outputs = F.pad(outputs, self._trim_pads) if tracking else outputs[self._trim]
-        return outputs + self.bias.view(self._bias_shape).to(outputs.dtype) if bias_outside else outputs
+        return outputs + bias.view(self._bias_shape).to(outputs.dtype) if bias_outside else outputs
 
     def _describe_axis(self, axis, n):
         k, s, d = self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
