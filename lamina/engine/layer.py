@@ -422,12 +422,13 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                 else:
                     # Built leaf layer, plain tensor, nothing to resolve but ``training``: exactly a torch.nn
                     # call, which without hooks is ``forward`` itself.
-                    kwargs = {"training": resolved_training(self, kwargs.get("training"))} \
-                        if self._plain_reads_training else {}
                     try:
-                        if self._forward_is_call and calls_forward_directly(self):
-                            return self.call(first, **kwargs)
-                        return _module_call(self, first, **kwargs)
+                        direct = self._forward_is_call and calls_forward_directly(self)
+                        if self._plain_reads_training:
+                            training = resolved_training(self, kwargs.get("training"))
+                            return self.call(first, training=training) if direct else \
+                                _module_call(self, first, training=training)
+                        return self.call(first) if direct else _module_call(self, first)
                     except _CALL_ERRORS as error:
                         raise self._explained_error(first, error) from error
         return self._full_call(args, kwargs)

@@ -200,11 +200,11 @@ def _channels_first_plan(layers):
     forms = [layer._channels_first_form() for layer in layers]
     plan, plain, index = [], [], 0
     while index < len(layers):
-        end, moving = index, []
-        while forms[index] == "moves" and end < len(layers) and forms[end] in ("moves", "elementwise"):
-            if forms[end] == "moves":
-                moving.append(end)
-            end += 1
+        end = index
+        if forms[index] == "moves":
+            while end < len(layers) and forms[end] in ("moves", "elementwise"):
+                end += 1
+        moving = [position for position in range(index, end) if forms[position] == "moves"]
         if len(moving) >= 2:
             if plain:
                 plan.append((tuple(plain), False))
