@@ -165,6 +165,32 @@ def test_transpose_mixed_precision_keeps_the_compute_dtype(data_format, grad_mod
         assert layer(x).dtype == torch.bfloat16
 
 
+_ONE_BY_ONE_DECONVOLUTIONS = """
+import torch
+from lamina import layers
+torch.set_num_threads(1)
+for step in range(60):
+    for output_padding, padding in ((None, "valid"), (0, "valid"), (1, "same")):
+        layer = layers.Conv2DTranspose(2, 1, strides=2, padding=padding, output_padding=output_padding)
+        x = torch.randn(2, 5, 4, 3, requires_grad=True)
+        layer(x).square().sum().backward()
+        assert layer.kernel.grad is not None and torch.isfinite(layer.kernel.grad).all()
+print("ok")
+"""
+
+
+def test_one_by_one_strided_deconvolutions_train_without_corrupting_memory():
+    """oneDNN's channels_last kernel gradient of a 1x1 deconvolution with output_padding > 0 corrupted the heap
+    here (one thread, an AVX2 CPU): a segfault or "free(): invalid size" within a few steps. Run apart, so that
+    a crash fails this test rather than the worker."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _ONE_BY_ONE_DECONVOLUTIONS], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
 def test_describe_padding():
     report = layers.Conv2D(4, 3, strides=2, padding="same").describe_padding((None, 10, 9, 3))
     assert [(row.before, row.after, row.output) for row in report] == [(0, 1, 5), (1, 1, 5)]

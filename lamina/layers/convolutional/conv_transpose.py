@@ -87,6 +87,12 @@ class BaseConvTranspose(BaseConvolution):
             self._trim_pads = tuple(p for t in reversed(trims) for p in (0, -t))
         self._bias_shape = (-1,) + (1,) * self.rank
         self._conv_transpose = _TRANSPOSE_FUNCTIONS[self.rank]
+        # oneDNN's kernel gradient of a channels_last 1x1 2-D deconvolution with an output_padding > 0 writes
+        # out of bounds on CPU (heap corruption: "free(): invalid size", a segfault; torch 2.13.0, one thread,
+        # an AVX2 AMD EPYC): under autograd those run in contiguous memory, which takes another kernel (the
+        # kernel cloned: a 1x1 kernel's .contiguous() is itself, with the strides that select channels_last).
+        self._kernel_gradient_contiguous = self.rank == 2 and self._channels_last \
+            and self.kernel_size == (1, 1) and any(self._torch_output_padding)
 
     def _build_weights(self, channels, input_shape):
         self.kernel = self._add_configured_weight("kernel", self.kernel_size + (self.filters, channels), "kernel",
@@ -105,9 +111,11 @@ class BaseConvTranspose(BaseConvolution):
         deconvolution reduces a fused bias's gradient several times slower than the kernel's gradient.
         Otherwise the bias is fused and the crop is a view."""
         tracking = torch.is_grad_enabled()
-        bias = read_weight(self, "bias")
+        bias, kernel = read_weight(self, "bias"), read_weight(self, "kernel")
         bias_outside = tracking and self._channels_last and bias is not None and bias.requires_grad
-        outputs = self._conv_transpose(x, read_weight(self, "kernel"), None if bias_outside else bias, self.strides,
+        if tracking and self._kernel_gradient_contiguous and x.device.type == "cpu":
+            x, kernel = x.contiguous(), kernel.clone(memory_format=torch.contiguous_format)
+        outputs = self._conv_transpose(x, kernel, None if bias_outside else bias, self.strides,
                                        self._torch_padding, self._torch_output_padding, 1, self.dilation_rate)
         if self._trim is not None:
             outputs = F.pad(outputs, self._trim_pads) if tracking else outputs[self._trim]
