@@ -290,3 +290,11 @@ def hot_path_form(activation):
     if activation is linear:
         return None
     return {relu: torch.relu, sigmoid: torch.sigmoid, tanh: torch.tanh}.get(activation, activation)
+
+
+def in_place_form(activation):
+    """The torch function computing Keras's default ``relu``/``sigmoid``/``tanh`` in place (the same kernel,
+    the same values and gradients as ``hot_path_form``'s), else None. For a layer's own output: a new
+    tensor that nothing else reads and whose producing op's backward does not read it (a convolution's, a
+    matmul's), which then costs no second buffer and no second pass over new memory."""
+    return {relu: torch.relu_, sigmoid: torch.sigmoid_, tanh: torch.tanh_}.get(activation)

@@ -355,7 +355,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
     def _channels_first_form(self):
         """How this built layer computes on the channels-first view of channels_last data (the (N, C, *spatial)
         view of an (N, *spatial, C) tensor, which is what PyTorch's kernels take, without a copy): "moves" when
-        its call moves the channels to axis 1 and back, which ``_call_channels_first`` skips; "elementwise"
+        its call moves the channels to axis 1 and back, which ``_call_channels_first`` skips (its outputs are
+        new tensors, never views of its inputs); "elementwise"
         when ``call`` itself gives that view of its outputs; None otherwise. A Sequential's direct path runs a
         stretch of such layers on the view, moving the channels once each way (``Sequential._run_directly``)."""
         return None
@@ -364,6 +365,12 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         """``call``'s outputs, as their channels-first view, for the channels-first view ``x`` of its inputs
         (``_channels_first_form``: "moves" layers override this; an "elementwise" one is its ``call``);
         ``training``: an explicit value or None (the layer's own flag), as ``call_directly`` takes it."""
+        return self.call(x)
+
+    def _call_in_place(self, x):
+        """An "elementwise" layer's ``call(x)``, computed in ``x``'s memory where the layer has such a form (the
+        same kernel, the same values): for an input that nobody else reads, without autograd (a Sequential's
+        channels-first stretch, ``Sequential._run_directly``). The default is ``call(x)``."""
         return self.call(x)
 
     def _has_sublayers(self):

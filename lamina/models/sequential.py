@@ -1,5 +1,7 @@
 """Sequential: a linear stack of layers."""
 
+import torch
+
 from lamina import naming, serialization
 from lamina.engine.input_layer import InputLayer
 from lamina.engine.layer import Layer, call_directly, set_masks
@@ -139,8 +141,10 @@ class Sequential(Model):
         for layers, channels_first in self._per_structure("_direct_plan", lambda: _channels_first_plan(self._stack)):
             if channels_first:
                 inputs = inputs.movedim(-1, 1)
-                for layer in layers:
-                    inputs = layer._call_channels_first(inputs, training)
+                overwrite = not torch.is_grad_enabled()  # no saved tensor to keep, no caller sees the stretch's
+                for layer, elementwise in layers:
+                    inputs = layer._call_in_place(inputs) if overwrite and elementwise else \
+                        layer._call_channels_first(inputs, training)
                 inputs = inputs.movedim(1, -1)
             else:
                 for layer in layers:
@@ -196,7 +200,11 @@ def _channels_first_plan(layers):
     layers that move the channels to axis 1 and back and of elementwise ones (``Layer._channels_first_form``),
     from the first layer that moves them to the last, when at least two do; the channels then move once each
     way for the segment instead of twice per layer. The same kernels run on the same memory: the values and
-    gradients are the layers' calls'."""
+    gradients are the layers' calls'. A channels_first segment holds ``(layer, elementwise)`` pairs: without
+    autograd, an elementwise layer there computes in its input's memory (``Layer._call_in_place``), which is
+    the output of the layer before it, new (a "moves" layer's outputs never alias its inputs) and seen by
+    nobody else (the direct path runs only without hooks); the segment's first layer, which reads the caller's
+    tensor, always moves the channels."""
     forms = [layer._channels_first_form() for layer in layers]
     plan, plain, index = [], [], 0
     while index < len(layers):
@@ -209,7 +217,8 @@ def _channels_first_plan(layers):
             if plain:
                 plan.append((tuple(plain), False))
                 plain = []
-            plan.append((tuple(layers[index:moving[-1] + 1]), True))
+            plan.append((tuple((layer, form == "elementwise") for layer, form in
+                               zip(layers[index:moving[-1] + 1], forms[index:moving[-1] + 1])), True))
             index = moving[-1] + 1
         else:
             plain.append(layers[index])

@@ -284,16 +284,88 @@ def test_the_channels_first_plan_spans_from_the_first_layer_that_moves_channels_
     from lamina.models.sequential import _channels_first_plan
 
     model = lamina.Sequential(_conv_stacks()["activation-layers"])
-    plan = [([layer.name for layer in segment], channels_first) for segment, channels_first in
-            _channels_first_plan(model.layers)]
+    segments = _channels_first_plan(model.layers)
     names = [layer.name for layer in model.layers]
     # conv, elu, pooling on the view; the softmax over the channels breaks it; depthwise, leaky relu, transpose
-    assert plan == [(names[0:3], True), (names[3:4], False), (names[4:7], True), (names[7:], False)]
+    assert [flag for _, flag in segments] == [True, False, True, False]
+    assert [layer.name for layer in segments[1][0] + segments[3][0]] == names[3:4] + names[7:]
+    for segment, first in ((segments[0][0], 0), (segments[2][0], 4)):  # channels-first: (layer, elementwise)
+        assert [(layer.name, elementwise) for layer, elementwise in segment] == \
+            list(zip(names[first:first + 3], (False, True, False)))
     channels_first = lamina.Sequential([layers.Input((3, 8, 8)), layers.Conv2D(2, 3, data_format="channels_first"),
                                         layers.MaxPooling2D(2, data_format="channels_first")])
     assert _channels_first_plan(channels_first.layers) == [(tuple(channels_first.layers), False)]
     single = lamina.Sequential([layers.Input((8, 8, 3)), layers.Conv2D(2, 3), layers.ReLU(), layers.Flatten()])
     assert [flag for _, flag in _channels_first_plan(single.layers)] == [False]
+
+
+def _in_place_stacks():
+    """Sequential stacks whose elementwise layers follow layers that move the channels (and some that don't)."""
+    return {
+        "relu-family": [layers.Input((10, 10, 3)), layers.Conv2D(4, 3), layers.ReLU(), layers.BatchNormalization(),
+                        layers.LeakyReLU(0.2), layers.MaxPooling2D(2), layers.ELU(0.5), layers.Conv2D(3, 1),
+                        layers.Activation("sigmoid"), layers.Activation("tanh"), layers.AveragePooling2D(2),
+                        layers.Activation("relu"), layers.Flatten(), layers.Dense(2)],
+        "relu-configs": [layers.Input((8, 8, 2)), layers.Conv2D(3, 3), layers.ReLU(max_value=1.0),
+                         layers.ReLU(negative_slope=0.1), layers.ReLU(threshold=0.2), layers.Conv2D(2, 1),
+                         layers.Activation("selu"), layers.ThresholdedReLU(0.1), layers.MaxPooling2D(1),
+                         layers.GlobalAveragePooling2D()],
+        "elementwise-first": [layers.Input((8, 8, 2)), layers.ReLU(), layers.Conv2D(3, 3), layers.BatchNormalization(),
+                              layers.ReLU(), layers.MaxPooling2D(2), layers.LeakyReLU()],
+    }
+
+
+@pytest.mark.parametrize("name", list(_in_place_stacks()))
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("no_autograd", [torch.no_grad, torch.inference_mode])
+def test_without_autograd_elementwise_layers_on_the_view_give_the_full_calls_values_and_leave_the_input(
+        name, training, no_autograd):
+    lamina.utils.set_random_seed(9)
+    model = lamina.Sequential(_in_place_stacks()[name])
+    twin = lamina.Sequential(_in_place_stacks()[name])
+    twin.set_weights(model.get_weights())
+    x = torch.randn((4,) + tuple(model.input_shape[1:]))
+    kept = x.clone()
+    with no_autograd():
+        assert model._runs_layers_directly(x) and model._inputs_fit_every_layer(x)
+        fast = model(x, training=training)
+        full = twin._full_call((x,), {"training": training})
+    assert torch.equal(fast, full)
+    assert torch.equal(x, kept)
+    assert _same_weights(model, twin)  # the moving statistics too
+
+
+def test_a_hooked_layer_keeps_its_outputs_from_the_elementwise_layer_after_it():
+    model = lamina.Sequential(_in_place_stacks()["relu-family"])
+    convolution = model.layers[0]  # a ReLU follows
+    seen = []
+    convolution.register_forward_hook(lambda module, inputs, outputs: seen.append((inputs[0], outputs)))
+    with torch.inference_mode():
+        model(torch.randn(4, 10, 10, 3))
+        (inputs, outputs), = seen
+        assert bool((outputs < 0).any()) and torch.equal(outputs, convolution(inputs))
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: layers.Conv1D(2, 3, padding="causal"), (2, 9, 3)), (lambda: layers.Conv2D(2, 1), (2, 5, 5, 3)),
+    (lambda: layers.Conv3D(2, 2), (2, 4, 4, 4, 3)), (lambda: layers.SeparableConv2D(2, 3), (2, 6, 6, 3)),
+    (lambda: layers.DepthwiseConv2D(1), (2, 5, 5, 3)),
+    (lambda: layers.Conv2DTranspose(2, 3, strides=2, padding="same"), (2, 4, 4, 3)),
+    (lambda: layers.MaxPooling2D(1), (2, 5, 5, 3)), (lambda: layers.AveragePooling1D(1), (2, 5, 3)),
+    (lambda: layers.MaxPooling3D(2), (2, 4, 4, 4, 3)), (lambda: layers.BatchNormalization(), (2, 5, 5, 3)),
+    (lambda: layers.BatchNormalization(center=False, scale=False), (2, 4, 4, 4, 3)),
+])
+@pytest.mark.parametrize("training", [None, True])
+def test_layers_that_move_the_channels_give_new_tensors_never_views_of_their_inputs(make, shape, training):
+    """What lets an elementwise layer after one compute in place (``Sequential._channels_first_plan``)."""
+    layer = make()
+    x = torch.randn(shape)
+    layer(x)
+    assert layer._channels_first_form() == "moves"
+    with torch.no_grad():
+        view = x.movedim(-1, 1)
+        outputs = layer._call_channels_first(view, training)
+    assert outputs.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
 
 
 class _Doubled(torch.nn.Module):

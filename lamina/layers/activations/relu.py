@@ -36,6 +36,11 @@ class ReLU(ActivationLayer):
         return activations.relu(inputs, negative_slope=self.negative_slope, max_value=self.max_value,
                                 threshold=self.threshold)
 
+    def _call_in_place(self, x):
+        if self.negative_slope == 0 and self.max_value is None and self.threshold == 0:
+            return torch.relu_(x)
+        return self.call(x)
+
     def get_config(self):
         return {**super().get_config(), "max_value": self.max_value, "negative_slope": self.negative_slope,
                 "threshold": self.threshold}
@@ -62,6 +67,9 @@ class LeakyReLU(ActivationLayer):
     def call(self, inputs):
         return F.leaky_relu(inputs, self.negative_slope)
 
+    def _call_in_place(self, x):
+        return F.leaky_relu(x, self.negative_slope, inplace=True)
+
     def get_config(self):
         return {**super().get_config(), "negative_slope": self.negative_slope}
 
@@ -82,6 +90,9 @@ class ELU(ActivationLayer):
 
     def call(self, inputs):
         return F.elu(inputs, self.alpha)
+
+    def _call_in_place(self, x):
+        return F.elu(x, self.alpha, inplace=True)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}

@@ -67,7 +67,9 @@ class BaseConvolution(Layer):
 
     Subclasses set ``rank``, ``config_keys`` (Keras's ``get_config`` keys after the base
     Layer's) and implement ``_build_weights(channels)`` and ``_convolve(x)``, where ``x`` is
-    (N, C, *spatial) and the result (N, C_out, *spatial_out) includes the bias.
+    (N, C, *spatial) and the result (N, C_out, *spatial_out) includes the bias: a new tensor (or a view of
+    one) that nothing else holds and whose producing op's backward does not read it, so that the
+    activation runs on it in place (``activations.in_place_form``).
     """
 
     rank = None
@@ -88,7 +90,7 @@ class BaseConvolution(Layer):
             raise ValueError(f"{label}: `strides > 1` is not supported together with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
         self.activation = activations.get(activation)
-        self._activation = activations.hot_path_form(self.activation)
+        self._activation = activations.in_place_form(self.activation) or activations.hot_path_form(self.activation)
         self._activation_is_elementwise = activations.is_elementwise(self.activation)
         self.use_bias = bool(use_bias)
         self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)

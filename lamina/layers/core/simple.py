@@ -23,6 +23,10 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
+    def _call_in_place(self, x):
+        in_place = activations.in_place_form(self.activation)
+        return self.call(x) if in_place is None else in_place(x)
+
     def _channels_first_form(self):
         return "elementwise" if activations.is_elementwise(self.activation) else None
 
