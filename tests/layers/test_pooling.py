@@ -144,3 +144,46 @@ def test_bad_inputs():
         lamina.layers.MaxPooling2D(4)(torch.randn(2, 3, 3, 1))
     with pytest.raises(ValueError, match="expected ndim=3"):
         lamina.layers.GlobalMaxPooling1D()(torch.randn(2, 5, 3, 1))
+
+
+def _windows_of_two():
+    for rank, data_format, padding in itertools.product((1, 2, 3), ("channels_last", "channels_first"),
+                                                         ("valid", "same")):
+        for pool in itertools.product((1, 2), repeat=rank):
+            if max(pool) == 2:
+                for strides in (None, (1,) * rank, (3,) + (2,) * (rank - 1)):
+                    yield rank, data_format, padding, pool, strides
+
+
+@pytest.mark.parametrize("rank,data_format,padding,pool,strides", list(_windows_of_two()))
+def test_max_pooling_of_windows_of_two_without_autograd_gives_the_kernels_values(rank, data_format, padding, pool,
+                                                                                  strides):
+    """Such windows run as maxima of strided views without autograd (``BasePooling._window_max``): the same
+    values as PyTorch's kernel, NaN and infinities included, on odd and even sizes; a new tensor, compact in
+    the data format's own layout or in the kernel's."""
+    spatial = (7, 6, 5)[:rank]
+    shape = (3, *spatial, 4) if data_format == "channels_last" else (3, 4, *spatial)
+    x = torch.randn(shape)
+    x.view(-1)[::7] = float("nan")
+    x.view(-1)[3::11] = float("inf")
+    x.view(-1)[5::13] = -float("inf")
+    layer = getattr(lamina.layers, f"MaxPooling{rank}D")(pool, strides=strides, padding=padding, data_format=data_format)
+    layer(x)
+    assert layer._max_of_slices(x)
+    with torch.inference_mode():
+        fast = layer(x)
+    layer._windows_of_two = False  # the kernel
+    kernel = layer(x)
+    torch.testing.assert_close(fast, kernel, rtol=0, atol=0, equal_nan=True)
+    assert fast.is_contiguous() or fast.stride() == kernel.stride()  # (1-D "same": F.pad's layout, as the kernel's)
+    assert fast.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+
+
+def test_max_pooling_under_autograd_gives_a_tie_s_gradient_to_its_first_maximum_as_keras():
+    x = torch.zeros(1, 4, 4, 1, requires_grad=True)  # every window a tie (ReLU outputs often are)
+    layer = lamina.layers.MaxPooling2D(2)
+    assert not layer._max_of_slices(x)
+    layer(x).sum().backward()
+    expected = torch.zeros(4, 4)
+    expected[::2, ::2] = 1.0
+    assert torch.equal(x.grad[0, :, :, 0], expected)
