@@ -207,7 +207,6 @@ def test_describe_padding():
 
 def numpy_locally_connected(x, kernel, bias, kernel_size, strides, data_format):
     """Keras 2's implementation=1, written out: x channels_last or channels_first, 1D or 2D."""
-    rank = len(kernel_size)
     spatial = x.shape[1:-1] if data_format == "channels_last" else x.shape[2:]
     lengths = tuple((n - k) // s + 1 for n, k, s in zip(spatial, kernel_size, strides))
     out = np.zeros((x.shape[0],) + lengths + (kernel.shape[-1],))
