@@ -292,9 +292,12 @@ def hot_path_form(activation):
     return {relu: torch.relu, sigmoid: torch.sigmoid, tanh: torch.tanh}.get(activation, activation)
 
 
+_IN_PLACE = {relu: torch.relu_, sigmoid: torch.sigmoid_, tanh: torch.tanh_}
+
+
 def in_place_form(activation):
     """The torch function computing Keras's default ``relu``/``sigmoid``/``tanh`` in place (the same kernel,
     the same values and gradients as ``hot_path_form``'s), else None. For a layer's own output: a new
     tensor that nothing else reads and whose producing op's backward does not read it (a convolution's, a
     matmul's), which then costs no second buffer and no second pass over new memory."""
-    return {relu: torch.relu_, sigmoid: torch.sigmoid_, tanh: torch.tanh_}.get(activation)
+    return _IN_PLACE.get(activation)
