@@ -283,16 +283,19 @@ def is_elementwise(activation):
         and any(activation is builtin for builtin in registry.builtins_of(_MODULE).values())
 
 
-def hot_path_form(activation):
+_IN_PLACE = {relu: torch.relu_, sigmoid: torch.sigmoid_, tanh: torch.tanh_}
+
+
+def hot_path_form(activation, own_output=False):
     """What a layer applies per call for ``activation``: None for ``linear`` (nothing to do), the torch
     function computing exactly Keras's default ``relu``/``sigmoid``/``tanh`` (one Python frame fewer per
-    call), else ``activation`` itself."""
+    call), else ``activation`` itself. With ``own_output`` (what the layer applies it to is its own new
+    output, such as a convolution's or a matmul's), ``in_place_form`` where there is one."""
     if activation is linear:
         return None
+    if own_output and activation in _IN_PLACE:
+        return _IN_PLACE[activation]
     return {relu: torch.relu, sigmoid: torch.sigmoid, tanh: torch.tanh}.get(activation, activation)
-
-
-_IN_PLACE = {relu: torch.relu_, sigmoid: torch.sigmoid_, tanh: torch.tanh_}
 
 
 def in_place_form(activation):

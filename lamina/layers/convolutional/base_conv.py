@@ -90,7 +90,7 @@ class BaseConvolution(Layer):
             raise ValueError(f"{label}: `strides > 1` is not supported together with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
         self.activation = activations.get(activation)
-        self._activation = activations.in_place_form(self.activation) or activations.hot_path_form(self.activation)
+        self._activation = activations.hot_path_form(self.activation, own_output=True)
         self._activation_is_elementwise = activations.is_elementwise(self.activation)
         self.use_bias = bool(use_bias)
         self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)

@@ -51,7 +51,7 @@ class Dense(LoraMixin, Layer):
         check_no_quantization(quantization_config, "Dense")
         self.activation = activations.get(activation)
         # the outputs are the matmul's own (its backward reads the inputs and the kernel): activated in place
-        self._activation = activations.in_place_form(self.activation) or activations.hot_path_form(self.activation)
+        self._activation = activations.hot_path_form(self.activation, own_output=True)
         self.use_bias = bool(use_bias)
         self._set_weight_options("kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         self._set_weight_options("bias", bias_initializer, bias_regularizer, bias_constraint)
