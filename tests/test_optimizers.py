@@ -23,6 +23,11 @@ SCHEDULES = {
                                                         staircase=True)),
     "polynomial": ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=3, power=2.0)),
     "polynomial_cycle": ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=2, cycle=True)),
+    "restarts": ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=2)),
+    "restarts_t_mul_1": ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=3, t_mul=1.0,
+                                                     m_mul=0.5, alpha=0.1)),
+    "restarts_decaying": ("CosineDecayRestarts", dict(initial_learning_rate=0.05, first_decay_steps=1, t_mul=1.5,
+                                                      m_mul=0.8, alpha=0.2)),
 }
 
 CASES = [
@@ -210,6 +215,7 @@ def test_apply_with_none_gradient_warns_and_skips():
     (lambda: optimizers.Adam(gradient_accumulation_steps=2), "gradient_accumulation_steps"),
     (lambda: schedules.ExponentialDecay(0.1, 0, 0.5), "decay_steps"),
     (lambda: schedules.PiecewiseConstantDecay([1, 2], [0.1]), "boundaries"),
+    (lambda: schedules.CosineDecayRestarts(0.1, 0), "first_decay_steps"),
     (lambda: optimizers.get("nope"), "Unknown optimizer"),
     (lambda: optimizers.SGD().step(), "build"),
     (lambda: optimizers.SGD().apply([torch.ones(1)]), "built"),

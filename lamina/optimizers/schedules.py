@@ -174,8 +174,45 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_steps": self.warmup_steps}
 
 
+@registry.register_builtin(_MODULE)
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR): periods of ``first_decay_steps``, each ``t_mul`` times the
+    previous, each starting at ``m_mul`` times the previous start;
+    ``lr0 * ((1 - alpha) * 0.5 * m_mul**i * (1 + cos(pi * t)) + alpha)`` in restart ``i`` at fraction ``t``
+    of it."""
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
+                 name="SGDRDecay"):
+        _check_decay_steps("CosineDecayRestarts", "first_decay_steps", first_decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self.t_mul = t_mul
+        self.m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+
+    def __call__(self, step):
+        t_mul = _f32(self.t_mul)
+        completed = _f32(step) / _f32(self.first_decay_steps)
+        if self.t_mul == 1.0:
+            restart = torch.floor(completed)
+            completed = completed - restart
+        else:
+            restart = torch.floor(torch.log(1.0 - completed * (1.0 - t_mul)) / torch.log(t_mul))
+            restarted_steps = (1.0 - torch.pow(t_mul, restart)) / (1.0 - t_mul)
+            completed = (completed - restarted_steps) / torch.pow(t_mul, restart)
+        cosine = 0.5 * torch.pow(_f32(self.m_mul), restart) * (1.0 + torch.cos(_f32(math.pi) * completed))
+        alpha = _f32(self.alpha)
+        return _f32(self.initial_learning_rate) * ((1 - alpha) * cosine + alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
+                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
 ALL_SCHEDULES = {cls.__name__: cls for cls in (LearningRateSchedule, ExponentialDecay, InverseTimeDecay,
-                                                PiecewiseConstantDecay, PolynomialDecay, CosineDecay)}
+                                                PiecewiseConstantDecay, PolynomialDecay, CosineDecay,
+                                                CosineDecayRestarts)}
 
 
 def serialize(learning_rate_schedule):
