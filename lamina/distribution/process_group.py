@@ -9,6 +9,7 @@ devices, and the few collectives the rest of lamina needs.
 misconfigured or broken job fails with an error instead of hanging.
 """
 
+import atexit
 import datetime
 import os
 
@@ -170,6 +171,18 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
                            f"{host}:{port} (this is process {rank}). Check that {world_size} processes are started "
                            "(WORLD_SIZE / --nproc_per_node), each with a distinct RANK, and that MASTER_ADDR and "
                            f"MASTER_PORT reach process 0. PyTorch said: {error}") from error
+    atexit.register(_leave)
+
+
+def _leave():
+    """Destroys the process group ``initialize`` formed, while the interpreter is still whole.
+
+    A gloo group left to interpreter finalisation can abort the process (``terminate called without
+    an active exception``, SIGABRT) after the script succeeded: its worker threads still hold tensors
+    whose release needs the GIL. Leaving is local (no collective), so a lost peer cannot block it.
+    """
+    if is_initialized():
+        dist.destroy_process_group()
 
 
 def _coordinator(job_addresses):

@@ -1,5 +1,7 @@
 """Joining a process group: clear errors (not hangs) when it is misconfigured; Keras's names."""
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -7,7 +9,7 @@ import torch.distributed as dist
 
 import lamina
 from lamina.distribution import process_group
-from distribution.launch import free_port
+from distribution.launch import REPOSITORY, free_port
 
 _VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "KERAS_DISTRIBUTION_JOB_ADDRESSES",
               "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID", "TORCHELASTIC_USE_AGENT_STORE",
@@ -53,6 +55,20 @@ def test_a_world_size_no_process_completes_fails_within_the_timeout(environment)
         lamina.distribution.initialize(job_addresses=f"127.0.0.1:{free_port()}", num_processes=2, process_id=0)
     assert time.monotonic() - started < 20
     assert not dist.is_initialized()
+
+
+def test_the_group_initialize_formed_is_left_before_the_interpreter_ends(environment):
+    # atexit runs handlers last-registered first: the probe registered before initialize runs after
+    # lamina's own handler, and sees whether the group was destroyed while Python was still whole.
+    script = (
+        "import atexit, torch.distributed as dist, lamina\n"
+        "atexit.register(lambda: print('initialized at exit:', dist.is_initialized()))\n"
+        f"lamina.distribution.initialize(job_addresses='127.0.0.1:{free_port()}', num_processes=1, process_id=0)\n"
+        "print('initialized:', dist.is_initialized())\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["initialized: True", "initialized at exit: False"], result.stdout
 
 
 def test_the_distribution_api_checks_its_arguments(environment):
