@@ -1,10 +1,12 @@
 """``get_file``: a file from Keras's cache (``$KERAS_HOME/datasets``), or copied there from a local path.
 
 lamina never downloads: a URL whose file is not in the cache raises ``FileNotFoundError`` saying where
-to put it. The cache layout, hashes, and archive extraction (tar, zip) are Keras's, so a cache Keras
+to put it, and a cached file whose hash does not match raises ``ValueError`` (where Keras would download it
+again). The cache layout, hashes, and archive extraction (tar, zip) are Keras's, so a cache Keras
 filled serves lamina too.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -13,6 +15,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 
 from lamina import config
 
@@ -42,16 +45,26 @@ def _local_source(origin):
     return None
 
 
+@contextlib.contextmanager
+def _broken_archive(archive, destination):
+    """A truncated or corrupted archive: remove the partial extraction (as Keras does) and say which file."""
+    try:
+        yield
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as error:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise ValueError(f"get_file: could not extract {archive}, it is truncated or corrupted ({error}).") from error
+
+
 def _extract(archive, destination, archive_format):
     formats = ["tar", "zip"] if archive_format == "auto" else [archive_format] if isinstance(archive_format, str) \
         else list(archive_format or [])
     for kind in formats:
         if kind == "tar" and tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as opened:
+            with tarfile.open(archive) as opened, _broken_archive(archive, destination):
                 opened.extractall(destination, filter="data")  # refuses members that leave `destination`
             return True
         if kind == "zip" and zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as opened:
+            with zipfile.ZipFile(archive) as opened, _broken_archive(archive, destination):
                 root = os.path.realpath(destination)
                 for member in opened.namelist():
                     target = os.path.realpath(os.path.join(destination, member))
@@ -70,8 +83,10 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     ``keras.utils.get_file``, without downloading.
 
     If the file is in the cache (and matches ``file_hash`` when one is given) it is used; if ``origin``
-    is a local path or a ``file://`` URL it is copied there first. ``extract=True`` (or ``untar``) unpacks
-    a tar or zip archive and returns the extraction folder, as Keras 3 names it.
+    is a local path or a ``file://`` URL it is copied there first. With a remote ``origin``, a cached file
+    that does not match ``file_hash`` raises ``ValueError`` and a missing one ``FileNotFoundError``.
+    ``extract=True`` (or ``untar``) unpacks a tar or zip archive and returns the extraction folder, as Keras
+    3 names it; a truncated or corrupted archive raises ``ValueError``.
     """
     if origin is None:
         raise ValueError('Please specify the "origin" argument (URL of the file to download).')
@@ -102,6 +117,10 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
         file_hash is None or validate_file(target, file_hash, hash_algorithm))
     if not cached:
         source = _local_source(origin)
+        if source is None and os.path.exists(target) and not force_download:
+            raise ValueError(f"get_file: {target} does not match the expected hash {file_hash}: it is incomplete, "
+                             f"outdated or corrupted, and lamina does not download. Replace it with the file from "
+                             f"{origin}.")
         if source is None:
             raise FileNotFoundError(f"get_file: {origin} is not in the cache and lamina does not download. Put the "
                                     f"file at {target} (or pass a local path or file:// URL as `origin`).")
