@@ -25,7 +25,7 @@ FLOORS = [
     {"callbacks"},
     {"training"},
     {"models"},
-    {"utils", "testing", "backend", "applications", "mixed_precision"},
+    {"utils", "testing", "backend", "applications", "mixed_precision", "datasets", "wrappers"},
     {"demo", "__main__", "__init__", "cli"},
 ]
 FLOOR = {name: index for index, names in enumerate(FLOORS) for name in names}
