@@ -109,6 +109,22 @@ def _resize_prepare(values):
     values["size"] = tuple(values["size"])
 
 
+def aspect_ratio_crop_box(height, width, target_height, target_width):
+    """(top, left, crop_height, crop_width): the largest centred window with the target aspect ratio,
+    in Keras's arithmetic (``smart_resize``, ``crop_to_aspect_ratio``)."""
+    crop_height = max(min(height, int(float(width * target_height) / target_width)), 1)
+    crop_width = max(min(width, int(float(height * target_width) / target_height)), 1)
+    return int(float(height - crop_height) / 2), int(float(width - crop_width) / 2), crop_height, crop_width
+
+
+def aspect_ratio_padding(height, width, target_height, target_width):
+    """(top, left): the rows and columns padded on each side to reach the target aspect ratio, as Keras
+    pads (half the difference rounded down, so an odd difference pads one less)."""
+    top = int(float(max(height, int(float(width * target_height) / target_width)) - height) / 2)
+    left = int(float(max(width, int(float(height * target_width) / target_height)) - width) / 2)
+    return top, left
+
+
 @keras_op("Resize", "image", config=("size", "interpolation", "antialias", "crop_to_aspect_ratio",
                                      "pad_to_aspect_ratio", "fill_mode", "fill_value", "data_format"),
           prepare=_resize_prepare)
@@ -135,14 +151,10 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     height, width = x.shape[-2:]
     target_height, target_width = size
     if crop_to_aspect_ratio:
-        crop_height = max(min(height, int(width * target_height / target_width)), 1)
-        crop_width = max(min(width, int(height * target_width / target_height)), 1)
-        top, left = int((height - crop_height) / 2), int((width - crop_width) / 2)
+        top, left, crop_height, crop_width = aspect_ratio_crop_box(height, width, target_height, target_width)
         x = x[:, :, top:top + crop_height, left:left + crop_width]
     elif pad_to_aspect_ratio:
-        pad_height = max(height, int(width * target_height / target_width))
-        pad_width = max(width, int(height * target_width / target_height))
-        top, left = int((pad_height - height) / 2), int((pad_width - width) / 2)
+        top, left = aspect_ratio_padding(height, width, target_height, target_width)
         x = F.pad(x, (left, left, top, top), value=fill_value)
     mode = _INTERPOLATIONS[interpolation]
     out = F.interpolate(x, size=tuple(size), mode=mode, align_corners=False if mode != "nearest-exact" else None,
@@ -341,7 +353,9 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", f
     batch, _, height, width = x.shape
     dtype = x.dtype if x.is_floating_point() else torch.float32
     generator = torch_generator(seed, x.device)
-    noise = torch.randn((2 * batch, 1, height, width), generator=generator, dtype=dtype, device=x.device) * sigma
+    # two draws, dx's then dy's, as Keras's two torch.normal calls (one draw of both differs in its tail)
+    noise = torch.cat([torch.randn((batch, 1, height, width), generator=generator, dtype=dtype, device=x.device)
+                       for _ in range(2)]) * sigma
     size = int(6 * sigma) | 1
     kernel = torch.outer(*(2 * [gaussian_kernel_1d(size, torch.tensor(sigma, dtype=dtype), dtype, x.device)]))
     dx, dy = _depthwise_nchw(noise, kernel, "same")[:, 0].split(batch)

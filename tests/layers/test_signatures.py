@@ -15,11 +15,13 @@ REQUIRED = {"units": 3, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0
             "output_dim": 4, "target_shape": (2, 2), "dims": (1,), "n": 2, "activation": "relu", "axes": 1,
             "pool_size": 2, "theta": 1.0, "groups": 2, "output_size": 2,
             # image preprocessing
-            "height": 4, "width": 4, "factor": 0.1, "height_factor": 0.1, "width_factor": 0.1}
+            "height": 4, "width": 4, "factor": 0.1, "height_factor": 0.1, "width_factor": 0.1, "max_number": 3}
 REQUIRED_FOR = {"RandomPosterization": {"factor": 4}}  # where one layer needs another value
 # Config values that differ on purpose: Keras records a random seed when none is given; RandomContrast and
-# RandomSaturation follow Keras's documented factor rule (docs/keras_torch_departures.md).
-DIFFERENT_ON_PURPOSE = {("RandomCrop", "seed"), ("RandomContrast", "factor"), ("RandomSaturation", "factor")}
+# RandomSaturation follow Keras's documented factor rule (docs/keras_torch_departures.md); Keras's
+# MaxNumBoundingBoxes config omits its `fill_value` (docs/preprocessing.md).
+DIFFERENT_ON_PURPOSE = {("RandomCrop", "seed"), ("RandomContrast", "factor"), ("RandomSaturation", "factor"),
+                        ("MaxNumBoundingBoxes", "fill_value")}
 REQUIRED.update({"num_bins": 3, "scale": 0.5})  # preprocessing
 # Layers Keras cannot build with its defaults alone (it refuses their default None), and the values used.
 BUILD_WITH = {"CategoryEncoding": {"num_tokens": 3}, "Discretization": {"num_bins": 3}}

@@ -47,9 +47,9 @@ class Embedding(LoraMixin, Layer):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
-        self.input_dim = check_positive_int(input_dim, "input_dim", "Embedding")
-        self.output_dim = check_positive_int(output_dim, "output_dim", "Embedding")
-        check_no_quantization(quantization_config, "Embedding")
+        self.input_dim = check_positive_int(input_dim, "input_dim", type(self).__name__)
+        self.output_dim = check_positive_int(output_dim, "output_dim", type(self).__name__)
+        check_no_quantization(quantization_config, type(self).__name__)
         self._set_weight_options("embeddings", embeddings_initializer, embeddings_regularizer, embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero

@@ -9,8 +9,11 @@ from lamina.layers.image.affine import RandomPerspective, RandomRotation, Random
 from lamina.layers.image.color import (RandomBrightness, RandomColorDegeneration, RandomContrast, RandomGrayscale,
                                        RandomHue, RandomInvert, RandomPosterization, RandomSaturation, Solarization)
 from lamina.layers.image.composite import AugMix, RandAugment, RandomColorJitter
+from lamina.layers.image.elastic import RandomElasticTransform
 from lamina.layers.image.filters import AutoContrast, Equalization, RandomGaussianBlur, RandomSharpness
 from lamina.layers.image.flip_crop import RandomCrop, RandomFlip
+from lamina.layers.image.histogram_equalization import ContrastLimitedAdaptiveHistogramEqualization
+from lamina.layers.image.max_num_bounding_boxes import MaxNumBoundingBoxes
 from lamina.layers.image.pipeline import Pipeline
 from lamina.layers.image.regions import CutMix, MixUp, RandomErasing
 from lamina.layers.image.resizing import CenterCrop, Resizing
@@ -19,4 +22,5 @@ __all__ = ["Resizing", "CenterCrop", "RandomCrop", "RandomFlip", "RandomRotation
            "RandomShear", "RandomPerspective", "RandomBrightness", "RandomContrast", "RandomColorDegeneration",
            "RandomGrayscale", "RandomHue", "RandomSaturation", "RandomInvert", "RandomPosterization", "Solarization",
            "RandomSharpness", "RandomGaussianBlur", "AutoContrast", "Equalization", "RandomErasing", "CutMix",
-           "MixUp", "RandomColorJitter", "RandAugment", "AugMix", "Pipeline"]
+           "MixUp", "RandomColorJitter", "RandAugment", "AugMix", "Pipeline",
+           "ContrastLimitedAdaptiveHistogramEqualization", "MaxNumBoundingBoxes", "RandomElasticTransform"]

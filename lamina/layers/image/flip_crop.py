@@ -7,8 +7,8 @@ import torch
 from lamina.layers.image import bounding_boxes as boxes_lib
 from lamina.layers.image import randomness
 from lamina.layers.image.base import BaseImagePreprocessingLayer
-from lamina.layers.image.geometry import aspect_ratio_crop_box
 from lamina.layers.image.resizing import BaseSizeLayer
+from lamina.ops.image import aspect_ratio_crop_box
 from lamina.registry import register_builtin
 
 HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL = "horizontal", "vertical", "horizontal_and_vertical"

@@ -12,7 +12,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from lamina.ops.image import compute_homography_matrix, gaussian_kernel_1d, lanczos_kernel
+from lamina.ops.image import (aspect_ratio_crop_box, aspect_ratio_padding, compute_homography_matrix,
+                               gaussian_kernel_1d, lanczos_kernel)
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -101,19 +102,10 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
     return sample(images, source_x, source_y, interpolation, "constant", fill_value)
 
 
-def aspect_ratio_crop_box(height, width, target_height, target_width):
-    """(top, left, crop_height, crop_width): the largest centred window with the target aspect ratio."""
-    crop_height = max(min(height, int(float(width * target_height) / target_width)), 1)
-    crop_width = max(min(width, int(float(height * target_width) / target_height)), 1)
-    return int(float(height - crop_height) / 2), int(float(width - crop_width) / 2), crop_height, crop_width
-
-
 def _pad_to_aspect_ratio(images, target_height, target_width, fill_value):
     """Pads the short side with ``fill_value`` as Keras does: the same amount on both sides, half the
     difference rounded down (so an odd difference pads one row less)."""
-    height, width = images.shape[-2:]
-    top = int(float(max(height, int(float(width * target_height) / target_width)) - height) / 2)
-    left = int(float(max(width, int(float(height * target_width) / target_height)) - width) / 2)
+    top, left = aspect_ratio_padding(*images.shape[-2:], target_height, target_width)
     if top == 0 and left == 0:
         return images
     return F.pad(images, (left, left, top, top), value=float(fill_value))

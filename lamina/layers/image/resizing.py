@@ -4,9 +4,9 @@ import torch
 
 from lamina.layers.image import bounding_boxes as boxes_lib
 from lamina.layers.image.base import BaseImagePreprocessingLayer
-from lamina.layers.image.geometry import (RESIZE_INTERPOLATIONS, aspect_ratio_crop_box, from_nchw, lanczos_weights,
-                                          resize, to_nchw)
+from lamina.layers.image.geometry import RESIZE_INTERPOLATIONS, from_nchw, lanczos_weights, resize, to_nchw
 from lamina.ops.arguments import check_positive_int
+from lamina.ops.image import aspect_ratio_crop_box
 from lamina.registry import register_builtin
 
 
