@@ -27,7 +27,7 @@ LEGACY_NAMESPACES = {
         "image_dataset_from_directory", "text_dataset_from_directory", "timeseries_dataset_from_array")},
     "keras.preprocessing.sequence": {"pad_sequences": utils.pad_sequences},
     "keras.preprocessing.image": {name: getattr(utils, name) for name in (
-        "load_img", "img_to_array", "array_to_img", "save_img")},
+        "load_img", "img_to_array", "array_to_img", "save_img", "smart_resize")},
 }
 
 

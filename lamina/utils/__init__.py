@@ -22,7 +22,7 @@ from lamina.utils.config_object import Config  # noqa: F401,E402
 from lamina.utils.dataset_utils import split_dataset  # noqa: F401,E402
 from lamina.utils.file_utils import get_file  # noqa: F401,E402
 from lamina.utils.image_dataset import image_dataset_from_directory  # noqa: F401,E402
-from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: F401,E402
+from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img, smart_resize  # noqa: F401,E402
 from lamina.utils.model_visualization import model_to_dot, plot_model  # noqa: F401,E402
 from lamina.utils.progbar import Progbar  # noqa: F401,E402
 from lamina.utils.sequence_utils import pad_sequences  # noqa: F401,E402

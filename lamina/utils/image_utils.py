@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from lamina import config
 from lamina.ops.arguments import normalize_data_format
+from lamina.ops.image import aspect_ratio_crop_box, aspect_ratio_padding, resize
 
 _COLOR_MODES = {"grayscale": ("L", ("L", "I;16", "I")), "rgb": ("RGB", ("RGB",)), "rgba": ("RGBA", ("RGBA",))}
 # PyTorch's modes for Keras's names, as Keras's torch backend resizes.
@@ -133,13 +134,26 @@ def resize_image(image, size, interpolation="bilinear", crop_to_aspect_ratio=Fal
     height, width = image.shape[-2:]
     target_height, target_width = size
     if crop_to_aspect_ratio:
-        crop_height = max(min(height, int(width * target_height / target_width)), 1)
-        crop_width = max(min(width, int(height * target_width / target_height)), 1)
-        top, left = int((height - crop_height) / 2), int((width - crop_width) / 2)
+        top, left, crop_height, crop_width = aspect_ratio_crop_box(height, width, target_height, target_width)
         image = image[:, top:top + crop_height, left:left + crop_width]
     elif pad_to_aspect_ratio:
-        pad_top = int((max(height, int(width * target_height / target_width)) - height) / 2)
-        pad_left = int((max(width, int(height * target_width / target_height)) - width) / 2)
+        pad_top, pad_left = aspect_ratio_padding(height, width, target_height, target_width)
         image = F.pad(image, (pad_left, pad_left, pad_top, pad_top), value=fill_value)
     align = False if interpolation in ("bilinear", "bicubic") else None
     return F.interpolate(image[None], size=tuple(size), mode=_RESIZE_MODES[interpolation], align_corners=align)[0]
+
+
+def smart_resize(x, size, interpolation="bilinear", data_format="channels_last", **kwargs):
+    """Keras's ``smart_resize``: an image ``(height, width, channels)`` or a batch ``(batch, height, width,
+    channels)`` (channels first likewise) resized to ``size`` without distorting it: the largest centred
+    crop with the target aspect ratio, resized. A NumPy input gives a NumPy array, a tensor a tensor."""
+    if kwargs:
+        raise TypeError(f"smart_resize() got unexpected keyword arguments: {list(kwargs)}")
+    if len(size) != 2:
+        raise ValueError(f"smart_resize: `size` must be a tuple of 2 integers (height, width). Received: size={size}")
+    image = torch.as_tensor(x)
+    if image.ndim not in (3, 4):
+        raise ValueError("smart_resize: expected an image array with shape `(height, width, channels)`, or "
+                         f"`(batch_size, height, width, channels)`. Received: shape={tuple(image.shape)}")
+    resized = resize(image, size, interpolation=interpolation, crop_to_aspect_ratio=True, data_format=data_format)
+    return resized.numpy() if isinstance(x, np.ndarray) else resized

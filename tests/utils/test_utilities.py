@@ -10,6 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina import utils
@@ -57,6 +58,31 @@ def test_array_to_img_and_save_img_match_keras(keras, tmp_path, shape, scale):
                                   np.asarray(utils.load_img(tmp_path / "theirs.png", color_mode="rgba")))
     with pytest.raises(ValueError, match="Expected image array to have rank 3"):
         utils.array_to_img(array[0])
+
+
+@pytest.mark.parametrize("shape,size,data_format", [
+    ((13, 17, 3), (6, 9), "channels_last"), ((2, 13, 17, 1), (8, 5), "channels_last"),
+    ((3, 10, 4), (7, 7), "channels_first"), ((2, 3, 9, 16), (4, 11), "channels_first"),
+    ((5, 5, 2), (12, 3), "channels_last"), ((1, 40, 30, 3), (1, 1), "channels_last")])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("dtype", ["float32", "uint8"])
+def test_smart_resize_matches_keras(keras, shape, size, data_format, interpolation, dtype):
+    image = np.random.default_rng(sum(shape)).uniform(0, 255, shape).astype(dtype)
+    ours = utils.smart_resize(image, size, interpolation=interpolation, data_format=data_format)
+    theirs = keras.preprocessing.image.smart_resize(image, size, interpolation=interpolation,
+                                                    data_format=data_format)
+    assert isinstance(ours, np.ndarray) and ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-3 if dtype == "float32" else 1)
+    assert isinstance(utils.smart_resize(torch.tensor(image), size, data_format=data_format), torch.Tensor)
+
+
+def test_smart_resize_refuses_what_keras_refuses():
+    with pytest.raises(ValueError, match=r"smart_resize: expected an image array.*Received: shape=\(4, 4\)"):
+        utils.smart_resize(np.zeros((4, 4)), (2, 2))
+    with pytest.raises(ValueError, match=r"`size` must be a tuple of 2 integers.*size=\(2, 2, 2\)"):
+        utils.smart_resize(np.zeros((4, 4, 1)), (2, 2, 2))
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments: \['antialias'\]"):
+        utils.smart_resize(np.zeros((4, 4, 1)), (2, 2), antialias=True)
 
 
 def test_save_img_warns_for_rgba_jpeg(tmp_path):
