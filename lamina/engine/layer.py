@@ -220,6 +220,13 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
                 parameter.requires_grad_(value)
         Structure.changed()
 
+    def __getstate__(self):
+        """For ``copy.deepcopy`` and ``pickle``: without the structure cache, whose version number means
+        nothing to another model or process (the copy rebuilds it)."""
+        state = super().__getstate__()
+        state.pop("_structure_cache", None)
+        return state
+
     def __setattr__(self, name, value):
         if name == "activity_regularizer" and self.__dict__.get("built"):
             object.__setattr__(self, name, value)

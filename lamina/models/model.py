@@ -328,12 +328,12 @@ class Functional(Model):
         for index, node in enumerate(self._run_nodes):
             for item in tree.flatten((node.call_args, node.call_kwargs)):
                 if isinstance(item, KerasTensor):
-                    last[id(item)] = index
+                    last[id(item)] = index, item
         kept = {id(tensor) for tensor in self.outputs}
         released = [[] for _ in self._run_nodes]
-        for key, index in last.items():
+        for key, (index, tensor) in last.items():
             if key not in kept:
-                released[index].append(key)
+                released[index].append(tensor)  # the tensor, not its id: a copied model releases its own
         return released
 
     @property
@@ -345,6 +345,16 @@ class Functional(Model):
     def operations(self):
         """The layers and the ``lamina.ops`` steps of the graph, in graph order (as Keras 3)."""
         return list(self._graph_layers)
+
+    @property
+    def input(self):
+        """The inputs as given to the constructor, however often the model was called since (Keras 3)."""
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        """The outputs as given to the constructor, however often the model was called since (Keras 3)."""
+        return self._outputs_struct
 
     @property
     def input_shape(self):
@@ -376,10 +386,11 @@ class Functional(Model):
                              f"{len(flat)} input tensors.")
         return flat
 
-    def _run_graph(self, flat_inputs, run_node):
+    def _run_graph(self, flat_inputs, run_node, symbolic=False):
         """Replays the graph on ``flat_inputs`` (in ``self.inputs`` order): ``run_node(node, args, kwargs)``
         gives a node's outputs from the values its inputs took. Returns the outputs, structured as the
-        model's."""
+        model's; as in Keras, a call on tensors returns one output given as ``[x]`` (or ``(x,)``) unwrapped,
+        while a symbolic call keeps the list."""
         values = {id(tensor): value for tensor, value in zip(self.inputs, flat_inputs)}
 
         def lookup(item):
@@ -396,11 +407,11 @@ class Functional(Model):
             else:
                 for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
                     values[id(tensor)] = value
-            for key in released:
-                del values[key]
-        if isinstance(self._outputs_struct, KerasTensor):
-            return values[id(self._outputs_struct)]
-        return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
+            for tensor in released:
+                del values[id(tensor)]
+        if symbolic or not isinstance(self._outputs_struct, (list, tuple)) or len(self.outputs) != 1:
+            return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
+        return values[id(self.outputs[0])]
 
     def _layers_run_directly(self):
         return self._single_input_graph and type(self).call is Functional.call \
@@ -424,7 +435,8 @@ class Functional(Model):
 
     def compute_output_spec(self, inputs, training=None, mask=None):
         return self._run_graph(self._flat_inputs(inputs),
-                               lambda node, args, kwargs: node.layer.compute_output_spec(*args, **kwargs))
+                               lambda node, args, kwargs: node.layer.compute_output_spec(*args, **kwargs),
+                               symbolic=True)
 
     def compute_output_shape(self, input_shape):
         specs = self.compute_output_spec(specs_from_shapes(input_shape, self.compute_dtype))

@@ -22,11 +22,21 @@ def flat_outputs(value, output_names, what):
         if unknown:
             raise ValueError(f"`{what}` has keys {sorted(unknown)} that are not output names {output_names}.")
         return [value.get(name) for name in output_names]
-    if isinstance(value, (list, tuple)) and count > 1:
+    if isinstance(value, (list, tuple)) and (count > 1 or len(value) == 1 and what != "metrics"):
         if len(value) != count:
             raise ValueError(f"`{what}` has {len(value)} entries, but the model has {count} outputs {output_names}.")
         return list(value)
     return [value] * count
+
+
+def single_output(value, output_names):
+    """A one-output model's target, prediction or sample weight, given bare, as ``[value]`` or ``(value,)``
+    or as ``{output_name: value}`` (all three are Keras's)."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return value[0]
+    if isinstance(value, dict) and len(value) == 1 and output_names[0] in value:
+        return value[output_names[0]]
+    return value
 
 
 def flat_targets(y, output_names):
@@ -38,7 +48,7 @@ def flat_targets(y, output_names):
                              f"model's outputs are {output_names}.")
         return [y[name] for name in output_names]
     if len(output_names) == 1:
-        return [y]
+        return [single_output(y, output_names)]
     flat = tree.flatten(y)
     if len(flat) != len(output_names):
         raise ValueError(f"The model has {len(output_names)} outputs {output_names}, but the targets hold "
@@ -66,7 +76,9 @@ class CompileLoss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         if len(self.output_names) == 1:
             _, fn, weight = self.entries[0]
-            value = fn(y_true, _as_float32(y_pred), sample_weight)
+            names = self.output_names
+            value = fn(single_output(y_true, names), _as_float32(single_output(y_pred, names)),
+                       single_output(sample_weight, names))
             return value if weight is None else value * weight
         targets = flat_targets(y_true, self.output_names)
         predictions = tree.flatten(y_pred)
@@ -152,7 +164,8 @@ class CompileMetrics(metrics_module.Metric):
         if not self.built:
             self.build(y_true, y_pred)
         if len(self.output_names) == 1:
-            targets, predictions, weights = [y_true], [y_pred], [sample_weight]
+            names = self.output_names
+            targets, predictions, weights = ([single_output(value, names)] for value in (y_true, y_pred, sample_weight))
         else:
             targets, predictions = flat_targets(y_true, self.output_names), tree.flatten(y_pred)
             weights = flat_targets(sample_weight, self.output_names) if tree.is_nested(sample_weight) \

@@ -69,6 +69,12 @@ class Trainer:
         self.train_function = self.test_function = self.predict_function = None
         self._compute_loss_has_training_arg = "training" in inspect.signature(self.compute_loss).parameters
 
+    def __getstate__(self):
+        """A copy or an unpickled model builds its own step functions: the built ones close over this model."""
+        state = super().__getstate__()
+        state.update(train_function=None, test_function=None, predict_function=None)
+        return state
+
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
@@ -106,9 +112,11 @@ class Trainer:
         names = self._output_names()
         self.loss = loss
         self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
-        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names) \
-            if metrics is not None or weighted_metrics is not None else None
-        self._loss_tracker = metrics_module.Mean(name="loss")
+        # compile's own metrics are not tracked as the model's attribute metrics (Keras compiles with
+        # no_automatic_dependency_tracking): a second compile must replace them, not add to them
+        object.__setattr__(self, "_compile_metrics", CompileMetrics(metrics, weighted_metrics, names)
+                           if metrics is not None or weighted_metrics is not None else None)
+        object.__setattr__(self, "_loss_tracker", metrics_module.Mean(name="loss"))
         self.run_eagerly = bool(run_eagerly)
         self.jit_compile = compiled.resolve(jit_compile, self.run_eagerly)
         self._jit_compile_auto = jit_compile == "auto" and not self.run_eagerly

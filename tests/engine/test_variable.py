@@ -100,6 +100,22 @@ def test_state_dict_copies_and_pickles_keep_variables():
     assert model.layers[1].moving_mean.dtype == torch.float64 and model.layers[1].moving_mean.path
 
 
+def test_a_functional_model_copied_or_pickled_runs_and_trains_on_its_own():
+    inputs = lamina.Input((3,))
+    left, right = layers.Dense(4, activation="relu")(inputs), layers.Dense(4)(inputs)
+    outputs = layers.Dense(2)(layers.Concatenate()([left, layers.Add()([left, right])]))
+    model = lamina.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    for other in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_allclose(other.predict(x, verbose=0), expected, rtol=1e-6)
+        np.testing.assert_allclose(other(x, training=True).detach().numpy(), expected, rtol=1e-6)
+        other.fit(x, np.ones((5, 2), "float32"), verbose=0)
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)  # the original is untouched
+        assert not np.allclose(other.predict(x, verbose=0), expected)
+
+
 def test_a_plain_pytorch_optimizer_trains_variables():
     model = lamina.Sequential([lamina.Input((3,)), layers.Dense(1)])
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
