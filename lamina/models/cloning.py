@@ -14,16 +14,24 @@ def _clone_layer(layer):
 
 
 def clone_model(model, input_tensors=None, clone_function=None):
-    """A new model with the same architecture and freshly initialized weights (as Keras).
+    """A new model with the same architecture and freshly initialized weights (as Keras); a compiled
+    model's clone is compiled from its compile config, as Keras 3's (a model compiled with a PyTorch
+    optimizer, which has no config, gives an uncompiled clone).
 
     Args:
         model: a Sequential or functional model.
         input_tensors: optional symbolic tensors to build the clone on.
         clone_function: ``layer -> new layer`` (default: rebuild from ``get_config``).
     """
-    clone_function = clone_function or _clone_layer
+    clone = _clone_architecture(model, input_tensors, clone_function or _clone_layer)
+    if model.compiled:
+        clone.compile_from_config(model.get_compile_config())
+    return clone
+
+
+def _clone_architecture(model, input_tensors, clone_function):
     if isinstance(model, Sequential):
-        clone = Sequential(name=model.name)
+        clone = Sequential(name=model.name, trainable=model.trainable)
         if input_tensors is not None:
             clone.add(tree.flatten(input_tensors)[0])
         elif model._input_layer is not None:
@@ -45,7 +53,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
             new_layers[id(node.layer)] = clone_function(node.layer)
         return new_layers[id(node.layer)](*args, **kwargs)
 
-    new_outputs = model._run_graph(new_inputs, call_clone)
+    new_outputs = model._run_graph(new_inputs, call_clone, symbolic=True)
     new_input_struct = tree.pack_sequence_as(model._inputs_struct, new_inputs)
     return Functional(new_input_struct, new_outputs, name=model.name)
 

@@ -38,14 +38,12 @@ def _checked_target_type(y):
 
 
 def _compiled_clone(model, owner):
-    """``clone_model(model)`` (fresh weights), compiled as ``model`` is, as Keras 3's ``clone_model`` does."""
+    """``clone_model(model)``: fresh weights, compiled as ``model`` is."""
     cloned = clone_model(model)
-    if model.compiled:
-        cloned.compile_from_config(model.get_compile_config())
-        if not cloned.compiled:  # a PyTorch optimizer has no config (docs/training.md)
-            raise RuntimeError(f"{owner}: a model compiled with a PyTorch optimizer cannot be cloned for fit (the "
-                               "optimizer holds the original model's parameters); pass a callable that builds "
-                               "and compiles the model instead.")
+    if model.compiled and not cloned.compiled:  # a PyTorch optimizer has no config (docs/training.md)
+        raise RuntimeError(f"{owner}: a model compiled with a PyTorch optimizer cannot be cloned for fit (the "
+                           "optimizer holds the original model's parameters); pass a callable that builds "
+                           "and compiles the model instead.")
     return cloned
 
 

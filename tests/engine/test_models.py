@@ -169,6 +169,40 @@ def test_clone_model_keeps_architecture_with_fresh_weights():
     assert lamina.models.clone_model(sequential).output_shape == (None, 2)
 
 
+@pytest.mark.parametrize("kind", ["sequential", "functional", "functional [x]"])
+def test_clone_model_of_a_compiled_model_is_compiled_as_in_keras(keras, kind):
+    def build(lib):
+        if kind == "sequential":
+            return lib.Sequential([lib.Input((3,)), lib.layers.Dense(2, name="out")], name="m", trainable=False)
+        inputs = lib.Input((3,))
+        outputs = lib.layers.Dense(2, name="out")(inputs)
+        return lib.Model(inputs, [outputs] if kind == "functional [x]" else outputs, name="m")
+
+    clones = []
+    for lib in (keras, lamina):
+        model = build(lib)
+        loss = "mae" if kind == "sequential" else {"out": "mae"}  # Keras fails on a Sequential's dict loss
+        model.compile(optimizer=lib.optimizers.Adam(0.01), loss=loss, metrics=["mse"])
+        clone = lib.models.clone_model(model)
+        assert clone.compiled and clone.optimizer is not model.optimizer
+        assert (clone.name, clone.trainable) == (model.name, model.trainable)
+        clones.append(clone)
+    ours, theirs = clones[1], clones[0]
+    ours_config, theirs_config = ours.get_compile_config(), theirs.get_compile_config()
+    for key in ("loss", "metrics", "loss_weights", "weighted_metrics"):  # the optimizer's module is Keras-torch's own
+        assert ours_config[key] == theirs_config[key], key
+    assert ours_config["optimizer"]["config"] == theirs_config["optimizer"]["config"]
+    assert ours.get_config()["layers"][-1]["config"]["units"] == 2
+    if kind != "sequential":
+        assert ours.get_config()["output_layers"] == theirs.get_config()["output_layers"]
+    ours.set_weights(theirs.get_weights())
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 2), "float32")
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=1e-5)
+    model = build(lamina)
+    model.compile(optimizer=torch.optim.SGD(model.parameters(), lr=0.1), loss="mse")
+    assert not lamina.models.clone_model(model).compiled  # a PyTorch optimizer has no config to compile from
+
+
 def test_subclassed_model():
     class TwoLayers(lamina.Model):
         def __init__(self, **kwargs):
