@@ -8,6 +8,7 @@ failure) whose message names the layer class and the check; checks run under ``p
 """
 
 import copy
+import inspect
 
 import numpy as np
 import torch
@@ -45,11 +46,15 @@ def _call(layer, inputs, **kwargs):
     return layer(**inputs, **kwargs) if isinstance(inputs, dict) else layer(inputs, **kwargs)
 
 
-def _compute_output_shape(layer, input_shape):
-    """Keras's convention: a dict of inputs is passed as ``<name>_shape`` arguments."""
+def _compute_output_shape(layer, input_shape, call_kwargs=None):
+    """Keras's convention: a dict of inputs is passed as ``<name>_shape`` arguments. The call's keyword
+    arguments that ``compute_output_shape`` also takes (``reverse=True``...) are passed on."""
+    parameters = inspect.signature(layer.compute_output_shape).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    options = {key: value for key, value in (call_kwargs or {}).items() if takes_any or key in parameters}
     if isinstance(input_shape, dict):
-        return layer.compute_output_shape(**{f"{name}_shape": shape for name, shape in input_shape.items()})
-    return layer.compute_output_shape(input_shape)
+        return layer.compute_output_shape(**{f"{name}_shape": shape for name, shape in input_shape.items()}, **options)
+    return layer.compute_output_shape(input_shape, **options)
 
 
 def _symbolic_inputs(inputs, dtype):
@@ -177,7 +182,7 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_data=Non
         expected = tuple(expected_output_shape) if isinstance(output, torch.Tensor) else expected_output_shape
         check(_same_structure_of_shapes(eager_shapes, expected),
               f"eager output shape {eager_shapes} != expected {expected}")
-    computed = _compute_output_shape(layer, input_shape)
+    computed = _compute_output_shape(layer, input_shape, call_kwargs)
     check(_same_structure_of_shapes(eager_shapes, computed),
           f"compute_output_shape {computed} != eager shape {eager_shapes}")
     if expected_num_trainable_weights is not None:

@@ -151,9 +151,8 @@ def test_initial_weights_argument():
 
 
 def test_layer_contract_on_the_reverse_path():
-    """The shared contract (config, weights, state_dict, gradients) with untied weights, reversed; shapes from
-    ``compute_output_shape(..., reverse=True)`` are checked above (the shared helper passes no call arguments
-    to it)."""
+    """The shared contract (config, weights, state_dict, gradients, ``compute_output_shape(..., reverse=True)``)
+    with untied weights, both ways."""
     layer = lamina.layers.ReversibleEmbedding(6, 3, tie_weights=False, logit_soft_cap=3.0)
     layer.build((None, 4))
     hidden = torch.tensor(_hidden((2, 4, 3)), requires_grad=True)
@@ -161,6 +160,9 @@ def test_layer_contract_on_the_reverse_path():
     assert layer.reverse_embeddings.grad is not None and layer.embeddings.grad is None
     run_layer_test(lamina.layers.ReversibleEmbedding, {"input_dim": 6, "output_dim": 3, "tie_weights": False},
                    input_shape=(2, 4), input_dtype="int64", expected_output_shape=(2, 4, 3), run_training_check=False)
+    run_layer_test(lamina.layers.ReversibleEmbedding, {"input_dim": 6, "output_dim": 3, "tie_weights": False},
+                   input_shape=(2, 4, 3), call_kwargs={"reverse": True}, expected_output_shape=(2, 4, 6),
+                   run_training_check=False)
 
 
 def _language_model(k, mask_zero=False):
