@@ -17,6 +17,7 @@ from lamina.dtypes import standardize_dtype  # noqa: F401,E402
 from lamina.registry import (CustomObjectScope, custom_object_scope, get_custom_objects,  # noqa: F401,E402
                              get_registered_name, get_registered_object, register_keras_serializable)
 from lamina.training.data import pack_x_y_sample_weight, unpack_x_y_sample_weight  # noqa: F401,E402
+from lamina.utils import bounding_boxes  # noqa: F401,E402
 from lamina.utils.audio_dataset import audio_dataset_from_directory  # noqa: F401,E402
 from lamina.utils.config_object import Config  # noqa: F401,E402
 from lamina.utils.dataset_utils import split_dataset  # noqa: F401,E402

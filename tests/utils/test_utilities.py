@@ -18,7 +18,7 @@ from lamina import utils
 
 def test_every_keras_utils_name_exists(keras):
     missing = [n for n in dir(keras.utils) if not n.startswith("_") and not hasattr(utils, n)]
-    assert missing == ["FeatureSpace", "bounding_boxes", "legacy"]  # TensorFlow-only or Keras-internal
+    assert missing == ["FeatureSpace", "legacy"]  # TensorFlow-only or Keras-internal
     assert utils.Sequence is utils.PyDataset
 
 

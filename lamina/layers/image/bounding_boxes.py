@@ -14,6 +14,8 @@ import math
 import numpy as np
 import torch
 
+from lamina import config
+
 SUPPORTED_FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", "rel_yxyx", "rel_xywh",
                      "rel_center_xywh")
 
@@ -172,6 +174,121 @@ def pad(boxes, top, left, height=None, width=None, bounding_box_format="xyxy"):
         raise NotImplementedError("pad: only 'xyxy' boxes are supported, as in Keras.")
     x1, y1, x2, y2 = boxes.unbind(-1)
     return torch.stack([x1 + left, y1 + top, x2 + left, y2 + top], dim=-1)
+
+
+def _image_size(image_shape):
+    """(height, width) from ``image_shape`` = (height, width, channels), or (None, None)."""
+    if image_shape is None:
+        return None, None
+    height, width, _ = image_shape
+    return height, width
+
+
+def _variance(variance):
+    if variance is None:
+        return None
+    tensor = torch.as_tensor(variance, dtype=torch.float32)
+    if tensor.shape[-1:] != (4,):
+        raise ValueError(f"`variance` must hold 4 numbers. Received: variance={variance}")
+    return tensor
+
+
+def _check_delta_format(value, name):
+    if value not in ("center_xywh", "center_yxhw"):
+        raise ValueError(f"`{name}` must be 'center_xywh' or 'center_yxhw'. Received: {name}={value!r}")
+
+
+def encode_box_to_deltas(anchors, boxes, anchor_format, box_format, encoding_format="center_yxhw", variance=None,
+                         image_shape=None):
+    """Boxes ``(N, 4)`` or ``(batch, N, 4)`` as deltas from the anchors ``(N, 4)``: the centre offset over the
+    anchor's size and the log of the size ratio, in ``encoding_format``, divided by ``variance`` when given.
+    ``image_shape`` = (height, width, channels) for relative formats."""
+    variance = _variance(variance)
+    _check_delta_format(encoding_format, "encoding_format")
+    height, width = _image_size(image_shape)
+    anchors = convert_format(anchors, anchor_format, encoding_format, height, width)
+    boxes = convert_format(boxes, box_format, encoding_format, height, width)
+    epsilon = config.epsilon()
+    anchor_size = torch.clamp(anchors[..., 2:], min=epsilon)
+    deltas = torch.cat([(boxes[..., :2] - anchors[..., :2]) / anchor_size,
+                        torch.log(torch.clamp(boxes[..., 2:], min=epsilon) / anchor_size)], dim=-1)
+    return deltas if variance is None else deltas / variance
+
+
+def decode_deltas_to_boxes(anchors, boxes_delta, anchor_format, box_format, encoded_format="center_yxhw",
+                           variance=None, image_shape=None):
+    """The inverse of ``encode_box_to_deltas``: boxes in ``box_format`` from deltas ``(N, 4)`` or
+    ``(batch, N, 4)`` and anchors ``(N, 4)``; both may be dicts by feature level (the same keys)."""
+    variance = _variance(variance)
+    _check_delta_format(encoded_format, "encoded_format")
+    height, width = _image_size(image_shape)
+
+    def decode(anchor, delta):
+        anchor = convert_format(anchor, anchor_format, encoded_format, height, width)
+        delta = torch.as_tensor(delta, dtype=anchor.dtype)
+        if variance is not None:
+            delta = delta * variance
+        box = torch.cat([delta[..., :2] * anchor[..., 2:] + anchor[..., :2],
+                         torch.exp(delta[..., 2:]) * anchor[..., 2:]], dim=-1)
+        return convert_format(box, encoded_format, box_format, height, width)
+
+    if isinstance(anchors, dict) and isinstance(boxes_delta, dict):
+        return {level: decode(anchor, boxes_delta[level]) for level, anchor in anchors.items()}
+    return decode(anchors, boxes_delta)
+
+
+def compute_iou(boxes1, boxes2, bounding_box_format, use_masking=False, mask_val=-1, image_shape=None):
+    """Pairwise intersection over union: boxes ``(M, 4)`` or ``(batch, M, 4)`` against ``(N, 4)`` or
+    ``(batch, N, 4)`` gives ``(M, N)`` or ``(batch, M, N)``. With ``use_masking``, pairs where either box is
+    padding (all four values below 0) get ``mask_val``."""
+    boxes1, boxes2 = torch.as_tensor(boxes1), torch.as_tensor(boxes2)
+    for name, boxes in (("boxes1", boxes1), ("boxes2", boxes2)):
+        if boxes.ndim not in (2, 3):
+            raise ValueError(f"compute_iou: `{name}` must be (num_boxes, 4) or (batch, num_boxes, 4). Received: "
+                             f"{name}.shape={tuple(boxes.shape)}")
+    if "rel" in bounding_box_format and image_shape is None:
+        raise ValueError("compute_iou: relative bounding box formats need the `image_shape` argument. Received: "
+                         f"bounding_box_format={bounding_box_format!r}, image_shape=None")
+    height, width = _image_size(image_shape)
+    boxes1 = convert_format(boxes1, bounding_box_format, "xyxy", height, width)
+    boxes2 = convert_format(boxes2, bounding_box_format, "xyxy", height, width)
+    left = torch.maximum(boxes1[..., :, None, 0], boxes2[..., None, :, 0])
+    top = torch.maximum(boxes1[..., :, None, 1], boxes2[..., None, :, 1])
+    right = torch.minimum(boxes1[..., :, None, 2], boxes2[..., None, :, 2])
+    bottom = torch.minimum(boxes1[..., :, None, 3], boxes2[..., None, :, 3])
+    intersection = torch.clamp(bottom - top, min=0) * torch.clamp(right - left, min=0)
+    area1, area2 = (((b[..., 3] - b[..., 1]) * (b[..., 2] - b[..., 0])) for b in (boxes1, boxes2))
+    union = area1[..., :, None] + area2[..., None, :] - intersection
+    iou = intersection / (union + config.epsilon())
+    if not use_masking:
+        return iou
+    padding = (boxes1.amax(dim=-1) < 0)[..., :, None] | (boxes2.amax(dim=-1) < 0)[..., None, :]
+    return torch.where(padding, torch.as_tensor(mask_val, dtype=iou.dtype), iou)
+
+
+def compute_ciou(boxes1, boxes2, bounding_box_format, image_shape=None):
+    """Complete IoU of matching boxes ``(..., 4)``: the IoU less the squared centre distance over the squared
+    diagonal of the enclosing box and an aspect-ratio term (Zheng et al., 2020). Shape: the boxes' leading
+    axes. Relative formats are refused, as in Keras."""
+    if "rel" in bounding_box_format:
+        raise ValueError("compute_ciou: relative bounding box formats are not supported. Received: "
+                         f"bounding_box_format={bounding_box_format!r}")
+    height, width = _image_size(image_shape)
+    x1, y1, x2, y2 = convert_format(boxes1, bounding_box_format, "xyxy", height, width).unbind(-1)
+    u1, v1, u2, v2 = convert_format(boxes2, bounding_box_format, "xyxy", height, width).unbind(-1)
+    epsilon = config.epsilon()
+    width1, height1 = x2 - x1, y2 - y1 + epsilon
+    width2, height2 = u2 - u1, v2 - v1 + epsilon
+    intersection = torch.clamp(torch.minimum(x2, u2) - torch.maximum(x1, u1), min=0) * \
+        torch.clamp(torch.minimum(y2, v2) - torch.maximum(y1, v1), min=0)
+    union = width1 * height1 + width2 * height2 - intersection + epsilon
+    iou = intersection / (union + epsilon)
+    diagonal = (torch.maximum(x2, u2) - torch.minimum(x1, u1)) ** 2 + \
+        (torch.maximum(y2, v2) - torch.minimum(y1, v1)) ** 2 + epsilon
+    distance = ((x1 + x2) / 2 - (u1 + u2) / 2) ** 2 + ((y1 + y2) / 2 - (v1 + v2) / 2) ** 2
+    v = (4 / math.pi ** 2) * (torch.atan(width2 / height2) - torch.atan(width1 / height1)) ** 2
+    alpha = v / (v - iou + (1 + epsilon))
+    return iou - (distance / diagonal + v * alpha)
 
 
 def densify_bounding_boxes(bounding_boxes, device=None):

@@ -60,6 +60,89 @@ LAYERS = [  # (class name, kwargs, formats)
 ]
 
 
+def _random_boxes(rng, shape, bounding_box_format, height=HEIGHT, width=WIDTH):
+    """xyxy boxes inside a (height, width) image, some overlapping, in ``bounding_box_format``."""
+    corners = rng.uniform(0, 1, shape + (2, 2)) * np.array([width, height])
+    xyxy = np.concatenate([corners.min(axis=-2), corners.max(axis=-2) + 0.5], axis=-1).astype("float32")
+    return boxes_lib.convert_format(torch.tensor(xyxy), "xyxy", bounding_box_format, height, width)
+
+
+IOU_SHAPES = [((5,), (4,)), ((2, 5), (2, 3)), ((2, 5), (3,)), ((6,), (6,))]
+
+
+@pytest.mark.parametrize("bounding_box_format", ["xyxy", "yxyx", "xywh", "center_xywh", "rel_xyxy", "rel_yxyx"])
+@pytest.mark.parametrize("shapes", IOU_SHAPES, ids=str)
+@pytest.mark.parametrize("use_masking", [False, True])
+def test_compute_iou_matches_keras(keras, bounding_box_format, shapes, use_masking):
+    rng = np.random.default_rng(len(bounding_box_format) + len(shapes[0]))
+    boxes1, boxes2 = (_random_boxes(rng, shape, bounding_box_format) for shape in shapes)
+    boxes1[..., -1:, :] = -1.0  # a padded slot: masked with use_masking
+    boxes2[..., :1, :] = boxes1[..., :1, :] if boxes1.ndim == boxes2.ndim else boxes2[..., :1, :]
+    image_shape = (HEIGHT, WIDTH, 3) if "rel" in bounding_box_format else None
+    kwargs = dict(use_masking=use_masking, mask_val=-2.5, image_shape=image_shape)
+    if use_masking and boxes1.ndim != boxes2.ndim:  # Keras transposes boxes2's mask with boxes1's rank and fails
+        batched = boxes2.expand(boxes1.shape[0], *boxes2.shape) if boxes2.ndim == 2 else boxes2
+        assert_close(lamina.utils.bounding_boxes.compute_iou(boxes1, boxes2, bounding_box_format, **kwargs),
+                     lamina.utils.bounding_boxes.compute_iou(boxes1, batched, bounding_box_format, **kwargs))
+        boxes2 = batched
+    expected = keras.utils.bounding_boxes.compute_iou(boxes1.clone(), boxes2.clone(), bounding_box_format, **kwargs)
+    assert_close(lamina.utils.bounding_boxes.compute_iou(boxes1, boxes2, bounding_box_format, **kwargs), expected)
+
+
+@pytest.mark.parametrize("bounding_box_format", ["xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw"])
+@pytest.mark.parametrize("shape", [(7,), (2, 5)], ids=str)
+def test_compute_ciou_matches_keras(keras, bounding_box_format, shape):
+    rng = np.random.default_rng(len(shape) * 10 + len(bounding_box_format))
+    boxes1, boxes2 = (_random_boxes(rng, shape, bounding_box_format) for _ in range(2))
+    boxes2[..., 0, :] = boxes1[..., 0, :]  # a perfect match: CIoU 1
+    expected = keras.utils.bounding_boxes.compute_ciou(boxes1.clone(), boxes2.clone(), bounding_box_format)
+    ours = lamina.utils.bounding_boxes.compute_ciou(boxes1, boxes2, bounding_box_format)
+    assert ours.shape == expected.shape == shape
+    assert_close(ours, expected)
+
+
+@pytest.mark.parametrize("anchor_format,box_format", [("xyxy", "xyxy"), ("yxyx", "xywh"), ("center_xywh", "xyxy"),
+                                                      ("rel_xyxy", "rel_yxyx"), ("xyxy", "rel_center_xywh")])
+@pytest.mark.parametrize("encoding_format", ["center_yxhw", "center_xywh"])
+@pytest.mark.parametrize("variance", [None, [0.1, 0.1, 0.2, 0.2]])
+@pytest.mark.parametrize("batched", [False, True])
+def test_box_deltas_match_keras_and_decode_what_they_encode(keras, anchor_format, box_format, encoding_format,
+                                                           variance, batched):
+    rng = np.random.default_rng(3)
+    anchors = _random_boxes(rng, (6,), anchor_format)
+    boxes = _random_boxes(rng, (2, 6) if batched else (6,), box_format)
+    kwargs = dict(variance=variance, image_shape=(HEIGHT, WIDTH, 3))
+    theirs = keras.utils.bounding_boxes
+    ours = lamina.utils.bounding_boxes
+    deltas = ours.encode_box_to_deltas(anchors, boxes, anchor_format, box_format, encoding_format, **kwargs)
+    assert_close(deltas, theirs.encode_box_to_deltas(anchors.clone(), boxes.clone(), anchor_format, box_format,
+                                                     encoding_format, **kwargs))
+    decoded = ours.decode_deltas_to_boxes(anchors, deltas, anchor_format, box_format, encoding_format, **kwargs)
+    assert_close(decoded, theirs.decode_deltas_to_boxes(anchors.clone(), deltas.clone(), anchor_format, box_format,
+                                                        encoding_format, **kwargs))
+    assert_close(decoded, boxes, 1e-4, "decode(encode(boxes))")
+    levels = ours.decode_deltas_to_boxes({"p3": anchors, "p4": anchors[:2]}, {"p3": deltas, "p4": deltas[..., :2, :]},
+                                         anchor_format, box_format, encoding_format, **kwargs)
+    assert_close(levels["p4"], decoded[..., :2, :])
+
+
+def test_box_deltas_and_iou_refuse_bad_arguments():
+    boxes = torch.tensor([[1.0, 2.0, 6.0, 7.0]])
+    utils = lamina.utils.bounding_boxes
+    with pytest.raises(ValueError, match=r"`variance` must hold 4 numbers. Received: variance=\[0.1, 0.2\]"):
+        utils.encode_box_to_deltas(boxes, boxes, "xyxy", "xyxy", variance=[0.1, 0.2])
+    with pytest.raises(ValueError, match=r"`encoding_format` must be 'center_xywh' or 'center_yxhw'.*'xyxy'"):
+        utils.encode_box_to_deltas(boxes, boxes, "xyxy", "xyxy", encoding_format="xyxy")
+    with pytest.raises(ValueError, match=r"`encoded_format` must be"):
+        utils.decode_deltas_to_boxes(boxes, boxes, "xyxy", "xyxy", encoded_format="yxyx")
+    with pytest.raises(ValueError, match=r"compute_iou: `boxes1` must be \(num_boxes, 4\).*shape=\(4,\)"):
+        utils.compute_iou(boxes[0], boxes, "xyxy")
+    with pytest.raises(ValueError, match=r"compute_iou: relative bounding box formats need the `image_shape`"):
+        utils.compute_iou(boxes, boxes, "rel_xyxy")
+    with pytest.raises(ValueError, match=r"compute_ciou: relative bounding box formats are not supported"):
+        utils.compute_ciou(boxes, boxes, "rel_xyxy")
+
+
 @pytest.mark.parametrize("name,kwargs,formats", LAYERS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(LAYERS)])
 def test_layer_box_paths_match_keras(keras, name, kwargs, formats):
     for bounding_box_format in formats:
