@@ -11,7 +11,9 @@ from lamina import datasets, distribution, wrappers  # noqa: E402,F401
 from lamina.engine.input_layer import Input, InputLayer  # noqa: E402,F401
 from lamina.models import Model, Sequential  # noqa: E402,F401
 from lamina.registry import register_serializable  # noqa: E402,F401
+from lamina.symbolic.function import Function  # noqa: E402,F401
 from lamina.symbolic.keras_tensor import KerasTensor  # noqa: E402,F401
+from lamina.symbolic.operation import Operation  # noqa: E402,F401
 from lamina.version import __version__, version  # noqa: E402,F401
 from lamina import backend, random  # noqa: E402,F401  (keras.backend and keras.random)
 

@@ -20,7 +20,7 @@ from lamina.layers.serialization import deserialize
 from lamina.models.summary import format_summary
 from lamina.registry import register_builtin
 from lamina.saving import api as saving_api, export
-from lamina.symbolic.graph import map_graph
+from lamina.symbolic.graph import GraphReplay, conform_inputs
 from lamina.symbolic.keras_tensor import KerasTensor
 from lamina.symbolic.node import Node
 from lamina.symbolic.operation import Operation, deserialize_node_value, serialize_node_value, serialize_operation
@@ -214,29 +214,6 @@ def _module_key(model, name):
     return key
 
 
-def conform_inputs(model_name, values, inputs):
-    """Each eager input value checked against its symbolic ``Input``, as Keras's functional models do: a
-    trailing axis of size 1 is added or removed to match the Input's rank, and every known dimension must
-    match (a ValueError names the model, the input and both shapes). Sequential models, as Keras's, run
-    their layers on whatever the first layer accepts."""
-    conformed = []
-    for index, (value, spec) in enumerate(zip(values, inputs)):
-        if isinstance(value, torch.Tensor):
-            expected, rank = spec.shape, value.dim()
-            if rank == len(expected) + 1 and value.shape[-1] == 1 or rank == len(expected) - 1 and expected[-1] == 1:
-                adjusted = value.squeeze(-1) if rank > len(expected) else value.unsqueeze(-1)
-                mask = getattr(value, "_keras_mask", None)
-                if mask is not None:
-                    adjusted._keras_mask = mask
-                value = adjusted
-            if value.dim() != len(expected) or any(size is not None and size != actual
-                                                   for size, actual in zip(expected, value.shape)):
-                raise ValueError(f"Model '{model_name}': input {index} ('{spec.name}') expects shape {expected}. "
-                                 f"Received: shape {tuple(value.shape)}")
-        conformed.append(value)
-    return conformed
-
-
 def _fitting_input(layer_inputs):
     """(non-batch shape, dtype, layers) of the one input with which every layer of ``layer_inputs`` gets what it
     was built on (see ``Model._inputs_fit_every_layer``), or None."""
@@ -297,7 +274,8 @@ class Functional(Model):
         self._outputs_struct = outputs
         self.inputs = tree.flatten(inputs)
         self.outputs = tree.flatten(outputs)
-        self._nodes, graph_layers = map_graph(self.inputs, self.outputs)
+        self._graph = GraphReplay(self.inputs, self.outputs)
+        self._nodes, graph_layers = self._graph.nodes, self._graph.operations
         names = [layer.name for layer in graph_layers]
         for layer_name in names:
             if names.count(layer_name) > 1:
@@ -307,34 +285,12 @@ class Functional(Model):
         for layer in graph_layers:
             if isinstance(layer, Layer) and not isinstance(layer, InputLayer):  # ops steps are not modules
                 self.add_module(_module_key(self, layer.name), layer)
-        self._run_nodes = [node for node in self._nodes if not node.is_input]
-        # Per node: its one input tensor when it is called on exactly one tensor and nothing else (most
-        # layers), which the replay then reads without walking the call's structure.
-        self._single_inputs = [node.call_args[0] if len(node.call_args) == 1 and not node.call_kwargs
-                               and isinstance(node.call_args[0], KerasTensor) else None for node in self._run_nodes]
+        self._run_nodes, self._single_inputs = self._graph.run_nodes, self._graph.single_inputs
         self._single_input_graph = all(isinstance(node.layer, Layer) for node in self._run_nodes) \
             and None not in self._single_inputs and len(self.inputs) == 1
-        self._released = self._last_uses()
         self.built = True
         # Keras 2's node 0 of a functional model: its own inputs and outputs.
         self._inbound_nodes.append(Node.record_only(self, (inputs,), outputs))
-
-    def _last_uses(self):
-        """Per run node: the ids of the tensors no later node reads and the model does not return, which
-        the replay drops once the node ran. An intermediate result then lives only as long as a layer
-        needs it (or autograd saved it), as in a hand-written ``forward``: inference peak memory stays
-        that of the widest step, and a new result's buffer is a recently freed, cache-warm one."""
-        last = {}
-        for index, node in enumerate(self._run_nodes):
-            for item in tree.flatten((node.call_args, node.call_kwargs)):
-                if isinstance(item, KerasTensor):
-                    last[id(item)] = index, item
-        kept = {id(tensor) for tensor in self.outputs}
-        released = [[] for _ in self._run_nodes]
-        for key, (index, tensor) in last.items():
-            if key not in kept:
-                released[index].append(tensor)  # the tensor, not its id: a copied model releases its own
-        return released
 
     @property
     def layers(self):
@@ -391,34 +347,18 @@ class Functional(Model):
         gives a node's outputs from the values its inputs took. Returns the outputs, structured as the
         model's; as in Keras, a call on tensors returns one output given as ``[x]`` (or ``(x,)``) unwrapped,
         while a symbolic call keeps the list."""
-        values = {id(tensor): value for tensor, value in zip(self.inputs, flat_inputs)}
-
-        def lookup(item):
-            return values[id(item)] if isinstance(item, KerasTensor) else item
-
-        for node, single_input, released in zip(self._run_nodes, self._single_inputs, self._released):
-            if single_input is not None:
-                outputs = run_node(node, (values[id(single_input)],), {})
-            else:
-                outputs = run_node(node, tree.map_structure(lookup, node.call_args),
-                                   tree.map_structure(lookup, node.call_kwargs))
-            if type(outputs) is torch.Tensor and len(node.output_tensors) == 1:
-                values[id(node.output_tensors[0])] = outputs
-            else:
-                for tensor, value in zip(node.output_tensors, tree.flatten(outputs)):
-                    values[id(tensor)] = value
-            for tensor in released:
-                del values[id(tensor)]
-        if symbolic or not isinstance(self._outputs_struct, (list, tuple)) or len(self.outputs) != 1:
-            return tree.pack_sequence_as(self._outputs_struct, [values[id(t)] for t in self.outputs])
-        return values[id(self.outputs[0])]
+        values = self._graph.run(flat_inputs, run_node)
+        if isinstance(self._outputs_struct, KerasTensor) or \
+                not symbolic and isinstance(self._outputs_struct, (list, tuple)) and len(values) == 1:
+            return values[0]
+        return tree.pack_sequence_as(self._outputs_struct, values)
 
     def _layers_run_directly(self):
         return self._single_input_graph and type(self).call is Functional.call \
             and all(node.layer._plain_call for node in self._run_nodes)
 
     def _run_directly(self, inputs, training):
-        (inputs,) = conform_inputs(self.name, [inputs], self.inputs)
+        (inputs,) = conform_inputs(f"Model '{self.name}'", [inputs], self.inputs)
         checked = not self._inputs_fit_every_layer(inputs)
         return self._run_graph([inputs], lambda node, args, kwargs: call_directly(node.layer, args[0], training,
                                                                                   checked))
@@ -427,7 +367,7 @@ class Functional(Model):
         return [(node.layer, single) for node, single in zip(self._run_nodes, self._single_inputs)]
 
     def call(self, inputs, training=None, mask=None):
-        flat_inputs = conform_inputs(self.name, self._flat_inputs(inputs), self.inputs)
+        flat_inputs = conform_inputs(f"Model '{self.name}'", self._flat_inputs(inputs), self.inputs)
         set_masks(flat_inputs, mask)
         # A node's recorded `training` (Keras configs write training=False) yields to this call's, as in Keras.
         return self._run_graph(flat_inputs, lambda node, args, kwargs: node.layer(
