@@ -29,4 +29,5 @@ from lamina.metrics import Metric  # noqa: E402,F401
 from lamina.naming import name_scope  # noqa: E402,F401
 from lamina.optimizers import Optimizer  # noqa: E402,F401
 from lamina.regularizers import Regularizer  # noqa: E402,F401
+from lamina.rematerialization import RematScope, remat  # noqa: E402,F401
 from lamina.variables import Variable  # noqa: E402,F401

@@ -14,7 +14,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "lamina"
 
 # The top-level name of each module or package, by floor (lowest first).
 FLOORS = [
-    {"config", "naming", "tree", "registry", "serialization", "dtypes", "version", "memory", "devices", "weight_budget"},
+    {"config", "naming", "tree", "registry", "serialization", "dtypes", "version", "memory", "devices", "weight_budget",
+     "rematerialization"},
     {"dtype_policies", "symbolic"},
     {"ops", "activations", "initializers", "regularizers", "constraints", "random", "variables"},
     {"losses", "metrics", "optimizers"},

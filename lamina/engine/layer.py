@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.nn.modules import module as torch_module
 
-from lamina import naming, regularizers, tree
+from lamina import naming, regularizers, rematerialization, tree
 from lamina.dtype_policies import get_policy, serialize_policy
 from lamina.dtypes import DTYPE_NAMES, STRING, TORCH_DTYPES, is_string_array
 from lamina.engine import call_context
@@ -37,6 +37,21 @@ from lamina.symbolic.node import Node
 from lamina.symbolic.shape_inference import infer_output_spec, is_fake, real_tensor_mode
 
 _module_call = torch.nn.Module.__call__
+
+
+def _with_rematerialized_activation(layer, *args, **kwargs):
+    """``layer``'s call with its activation rematerialized (RematScope "activations"); its own in-place
+    activation form, where it keeps one, gives way to the plain activation for the call."""
+    activation, in_place = layer.activation, layer.__dict__.get("_activation")
+    layer.__dict__["activation"] = rematerialization.remat(activation)
+    if "_activation" in layer.__dict__:
+        layer.__dict__["_activation"] = layer.__dict__["activation"]
+    try:
+        return _module_call(layer, *args, **kwargs)
+    finally:
+        layer.__dict__["activation"] = activation
+        if "_activation" in layer.__dict__:
+            layer.__dict__["_activation"] = in_place
 _GLOBAL_MODULE_HOOKS = (torch_module._global_forward_hooks, torch_module._global_forward_pre_hooks,
                         torch_module._global_backward_hooks, torch_module._global_backward_pre_hooks)
 
@@ -163,6 +178,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         self._autocast_dtype = TORCH_DTYPES[self.dtype_policy.compute_dtype] if self.dtype_policy.is_mixed else None
         self._plain_call = False
         self._plain_reads_training = False
+        self._remat_mode = rematerialization.get_current_remat_mode()  # the RematScope's at creation (Keras)
+        self._remat_sizes = {}  # "larger_than": input shapes -> whether the output is larger
         self._forward_is_call = False
         self._built_rank = -1
         self._axis_checks = ()
@@ -335,7 +352,8 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
             and self._call_reads_only_training()
         self._plain_call = (self.built and (context_free or self._plain_reads_training)
                             and self.activity_regularizer is None and not self._adds_losses
-                            and self._autocast_dtype is None and is_shape(self._build_input_shape))
+                            and self._autocast_dtype is None and is_shape(self._build_input_shape)
+                            and self._remat_mode is None)
         self._built_rank = len(self._build_input_shape) if self._plain_call else -1
         self._forward_is_call = type(self).forward is type(self).call  # as __init_subclass__ sets it
         self._sees_masks = self.supports_masking or self._call_has_mask_arg
@@ -510,11 +528,12 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         try:
             try:
                 device_type = self._autocast_dtype is not None and _first_tensor(first).device.type
+                module_call = _module_call if self._remat_mode is None else self._rematerialized_call(args)
                 if device_type and not torch.is_autocast_enabled(device_type):
                     with torch.autocast(device_type, dtype=self._autocast_dtype):
-                        outputs = _module_call(self, *args, **kwargs)
+                        outputs = module_call(self, *args, **kwargs)
                 else:
-                    outputs = _module_call(self, *args, **kwargs)
+                    outputs = module_call(self, *args, **kwargs)
             except _CALL_ERRORS as error:
                 raise self._explained_error(first, error) from error
             if self.activity_regularizer is not None:
@@ -526,6 +545,25 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         if self.supports_masking and (previous_mask is not None or self._overrides_compute_mask):
             set_masks(outputs, self.compute_mask(first, previous_mask))
         return outputs
+
+    def _rematerialized_call(self, args):
+        """``Module.__call__``, rematerialized as the layer's RematScope says (lamina/rematerialization.py)."""
+        mode = self._remat_mode
+        if mode.mode == "activations":
+            if self.__dict__.get("activation") is None:  # no activation, or a layer kept as one
+                return _module_call
+            return _with_rematerialized_activation
+        if mode.mode == "full" or mode.mode == "list_of_layers" and self.name in mode.layer_names:
+            return rematerialization.remat(_module_call)
+        if mode.mode == "larger_than":
+            key = tuple(tuple(t.shape) if isinstance(t, torch.Tensor) else None for t in tree.flatten(args))
+            if key not in self._remat_sizes:
+                specs = self.compute_output_spec(*tree.map_structure(_symbolic_of, args))
+                size = rematerialization.output_size(tree.flatten(specs))
+                self._remat_sizes[key] = size > mode.output_size_threshold
+            if self._remat_sizes[key]:
+                return rematerialization.remat(_module_call)
+        return _module_call
 
     def _add_activity_losses(self, outputs):
         """The activity regularizer's value on each output, divided by the batch size (as Keras 3.15)."""
@@ -773,6 +811,13 @@ def _shape_structure(value):
     if isinstance(value, dict):
         return {k: shape_of(v) for k, v in value.items()}
     return shape_of(value)
+
+
+def _symbolic_of(value):
+    """A tensor's spec with its full shape (the batch size included), other values as they are."""
+    if isinstance(value, torch.Tensor):
+        return KerasTensor(tuple(value.shape), dtype=DTYPE_NAMES.get(value.dtype, "float32"))
+    return value
 
 
 def _symbolic_like(value):

@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 import torch
 
-from lamina import naming, registry, serialization
+from lamina import naming, registry, rematerialization, serialization, tree
 from lamina.dtypes import DTYPE_NAMES, TORCH_DTYPES
 from lamina.symbolic.keras_tensor import has_symbolic
 from lamina.symbolic.node import Node
@@ -48,11 +48,28 @@ class Operation:
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self._inbound_nodes = []
         self._outbound_nodes = []
+        self._remat_mode = rematerialization.get_current_remat_mode()  # the RematScope's at creation (Keras)
 
     def __call__(self, *args, **kwargs):
         if has_symbolic(args) or (kwargs and has_symbolic(kwargs.values())):
             return self.symbolic_call(*args, **kwargs)
+        if self._remat_mode is not None:
+            return self.rematerialized_call(self.call, *args, **kwargs)(*args, **kwargs)
         return self.call(*args, **kwargs)
+
+    def rematerialized_call(self, fn, *args, **kwargs):
+        """``fn`` (the operation's call) rematerialized as the operation's RematScope says: every call
+        ("full"), or the calls whose outputs hold more than the threshold's values ("larger_than")."""
+        mode = self._remat_mode
+        if mode is None:
+            return fn
+        if mode.mode == "full":
+            return rematerialization.remat(fn)
+        if mode.mode == "larger_than":
+            specs = self.compute_output_spec(*args, **kwargs)
+            if rematerialization.output_size(tree.flatten(specs)) > mode.output_size_threshold:
+                return rematerialization.remat(fn)
+        return fn
 
     def symbolic_call(self, *args, **kwargs):
         """Output specs for symbolic inputs, recorded as a node of the graph."""
