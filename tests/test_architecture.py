@@ -26,7 +26,8 @@ FLOORS = [
     {"callbacks"},
     {"training"},
     {"models"},
-    {"utils", "testing", "backend", "applications", "mixed_precision", "datasets", "wrappers"},
+    {"utils", "testing", "backend", "applications", "mixed_precision", "datasets", "wrappers",
+     "preprocessing"},
     {"demo", "__main__", "__init__", "cli"},
 ]
 FLOOR = {name: index for index, names in enumerate(FLOORS) for name in names}

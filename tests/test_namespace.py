@@ -31,6 +31,18 @@ def test_top_level_names_are_keras_names(keras):
     assert issubclass(lamina.Variable, torch.nn.Parameter)
 
 
+@pytest.mark.parametrize("module", ["preprocessing", "preprocessing.image", "preprocessing.sequence"])
+def test_keras_preprocessing_names_are_lamina_utils_functions(keras, module):
+    theirs, ours = keras, lamina
+    for part in module.split("."):
+        theirs, ours = getattr(theirs, part), getattr(ours, part)
+    names = [name for name in dir(theirs) if not name.startswith("_")]
+    assert names and [name for name in names if not hasattr(ours, name)] == []
+    for name in names:
+        if not isinstance(getattr(ours, name), type(lamina)):
+            assert getattr(ours, name) is getattr(lamina.utils, name), name
+
+
 @pytest.mark.parametrize("alias,name", [
     ("Convolution1D", "Conv1D"), ("Convolution2D", "Conv2D"), ("Convolution3D", "Conv3D"),
     ("Convolution1DTranspose", "Conv1DTranspose"), ("Convolution2DTranspose", "Conv2DTranspose"),

@@ -1,8 +1,7 @@
 """``lamina run script.py [args]``: runs an unchanged Keras script with ``keras`` resolved to lamina.
 
 An import hook (first on ``sys.meta_path``) answers ``import keras``, ``import keras.layers``,
-``from keras import ...`` with namespaces over lamina's modules of the same names (plus Keras's legacy
-``keras.preprocessing`` names). A Keras name lamina lacks raises ``MissingKerasName`` (an
+``from keras import ...`` with namespaces over lamina's modules of the same names. A Keras name lamina lacks raises ``MissingKerasName`` (an
 ``AttributeError``, so ``hasattr`` still works) or, in ``from keras.x import Name``, an ``ImportError``,
 both saying it is a Keras name lamina does not provide, never a bare error about a module.
 """
@@ -19,16 +18,6 @@ import types
 import torch
 
 import lamina
-from lamina import utils
-
-# Keras's legacy ``keras.preprocessing`` namespaces, which lamina keeps in ``lamina.utils``.
-LEGACY_NAMESPACES = {
-    "keras.preprocessing": {name: getattr(utils, name) for name in (
-        "image_dataset_from_directory", "text_dataset_from_directory", "timeseries_dataset_from_array")},
-    "keras.preprocessing.sequence": {"pad_sequences": utils.pad_sequences},
-    "keras.preprocessing.image": {name: getattr(utils, name) for name in (
-        "load_img", "img_to_array", "array_to_img", "save_img", "smart_resize")},
-}
 
 
 class MissingKerasName(AttributeError):
@@ -43,7 +32,7 @@ def _missing(name, known=()):
 
 
 class KerasNamespace(types.ModuleType):
-    """``keras`` or ``keras.<module>`` for a script: the attributes of lamina's module (or of a legacy table)."""
+    """``keras`` or ``keras.<module>`` for a script: the attributes of lamina's module of the same name."""
 
     def __init__(self, name, source):
         super().__init__(name, getattr(source, "__doc__", None))
@@ -55,17 +44,16 @@ class KerasNamespace(types.ModuleType):
         if attribute.startswith("__"):
             raise AttributeError(attribute)
         full_name = f"{self.__name__}.{attribute}"
-        if full_name in LEGACY_NAMESPACES or isinstance(source, types.ModuleType) and isinstance(
-                getattr(source, attribute, None), types.ModuleType):
+        if isinstance(source, types.ModuleType) and isinstance(getattr(source, attribute, None), types.ModuleType):
             return importlib.import_module(full_name)
         try:
-            return source[attribute] if isinstance(source, dict) else getattr(source, attribute)
+            return getattr(source, attribute)
         except (KeyError, AttributeError):
             raise MissingKerasName(_missing(full_name, dir(self))) from None
 
     def __dir__(self):
         source = self.__dict__["_source"]
-        return sorted(set(source) if isinstance(source, dict) else set(dir(source)))
+        return sorted(dir(source))
 
 
 class _NamespaceLoader(importlib.abc.Loader):
@@ -85,9 +73,7 @@ class KerasFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "keras" and not fullname.startswith("keras."):
             return None
-        if fullname in LEGACY_NAMESPACES:
-            source = LEGACY_NAMESPACES[fullname]
-        elif fullname == "keras.src" or fullname.startswith("keras.src."):
+        if fullname == "keras.src" or fullname.startswith("keras.src."):
             raise ImportError(f"`{fullname}` is Keras's private implementation, which lamina does not provide; "
                               "use the public `keras.*` names.", name=fullname)
         else:
