@@ -20,27 +20,38 @@ class SwapEMAWeights(Callback):
         self.swap_on_epoch = swap_on_epoch
         self._ema_weights_in_model = False
 
-    def _optimizer(self):
+    def _optimizers(self):
+        """The optimizers whose averages are swapped: the optimizer itself, or a MultiOptimizer's inner
+        optimizers that keep averages (at least one must), as Keras's."""
         optimizer = self.model.optimizer
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
-        if not getattr(optimizer, "use_ema", False) or "average" not in getattr(optimizer, "_slots", {}):
-            raise ValueError("SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
-                             f"Received: use_ema={getattr(optimizer, 'use_ema', False)}")
-        return optimizer
+        if hasattr(optimizer, "optimizers"):
+            averaging = [inner for inner in optimizer.optimizers if getattr(inner, "use_ema", False)]
+            if not averaging:
+                raise ValueError("SwapEMAWeights must be used when at least one inner optimizer has "
+                                 "`use_ema=True` set. Received a MultiOptimizer with all inner optimizers having "
+                                 "`use_ema=False`.")
+        else:
+            averaging = [optimizer]
+        for inner in averaging:
+            if not getattr(inner, "use_ema", False) or "average" not in getattr(inner, "_slots", {}):
+                raise ValueError("SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
+                                 f"Received: use_ema={getattr(inner, 'use_ema', False)}")
+        return averaging
 
     @torch.no_grad()
     def _swap(self):
-        optimizer = self._optimizer()
-        for variable, average in zip(optimizer._trainable_variables, optimizer._slots["average"]):
-            held = variable.detach().clone()
-            variable.copy_(average)
-            average.copy_(held)
+        for optimizer in self._optimizers():
+            for variable, average in zip(optimizer._trainable_variables, optimizer._slots["average"]):
+                held = variable.detach().clone()
+                variable.copy_(average)
+                average.copy_(held)
 
     @torch.no_grad()
     def _finalize(self):
         """The averages become the weights now in the model, so fit's final EMA copy keeps them."""
-        optimizer = self._optimizer()
-        torch._foreach_copy_(optimizer._slots["average"], [v.detach() for v in optimizer._trainable_variables])
+        for optimizer in self._optimizers():
+            torch._foreach_copy_(optimizer._slots["average"], [v.detach() for v in optimizer._trainable_variables])
 
     def _swap_to(self, ema_in_model):
         if self._ema_weights_in_model != ema_in_model:

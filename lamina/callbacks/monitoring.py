@@ -100,7 +100,7 @@ class ReduceLROnPlateau(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        _log_learning_rates(logs, self.model.optimizer)
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
@@ -114,12 +114,17 @@ class ReduceLROnPlateau(Callback):
         elif self.cooldown_counter <= 0:
             self.wait += 1
             if self.wait >= self.patience:
-                old_lr = float(self.model.optimizer.learning_rate)
-                if old_lr > self.min_lr:
-                    new_lr = max(old_lr * self.factor, self.min_lr)
-                    self.model.optimizer.learning_rate = new_lr
-                    if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+                reduced = False
+                for name, optimizer in _learning_rate_owners(self.model.optimizer):
+                    old_lr = float(optimizer.learning_rate)
+                    if old_lr > self.min_lr:
+                        new_lr = max(old_lr * self.factor, self.min_lr)
+                        optimizer.learning_rate = new_lr
+                        reduced = True
+                        if self.verbose > 0:
+                            which = f" {name}" if name else ""
+                            print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing{which} learning rate to {new_lr}.")
+                if reduced:
                     self.cooldown_counter, self.wait = self.cooldown, 0
 
 
@@ -131,20 +136,36 @@ class LearningRateScheduler(Callback):
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch, logs=None):
-        current = float(self.model.optimizer.learning_rate)
-        try:
-            learning_rate = self.schedule(epoch, current)
-        except TypeError:  # the old signature: schedule(epoch)
-            learning_rate = self.schedule(epoch)
-        if not isinstance(learning_rate, (int, float)) or isinstance(learning_rate, bool):
-            raise ValueError(f'The output of the "schedule" function should be a float. Got: {learning_rate!r}')
-        self.model.optimizer.learning_rate = float(learning_rate)
-        if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {learning_rate}.")
+        for name, optimizer in _learning_rate_owners(self.model.optimizer):
+            current = float(optimizer.learning_rate)
+            try:
+                learning_rate = self.schedule(epoch, current)
+            except TypeError:  # the old signature: schedule(epoch)
+                learning_rate = self.schedule(epoch)
+            if not isinstance(learning_rate, (int, float)) or isinstance(learning_rate, bool):
+                raise ValueError(f'The output of the "schedule" function should be a float. Got: {learning_rate!r}')
+            optimizer.learning_rate = float(learning_rate)
+            if self.verbose > 0:
+                which = f" {name}" if name else ""
+                print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting{which} learning rate to {learning_rate}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+            _log_learning_rates(logs, self.model.optimizer)
+
+
+def _learning_rate_owners(optimizer):
+    """(name, optimizer) for each learning rate a callback adjusts: a MultiOptimizer's inner optimizers, by
+    name, as Keras's callbacks walk them; else the optimizer itself (name None)."""
+    if hasattr(optimizer, "optimizers"):
+        return [(inner.name, inner) for inner in optimizer.optimizers]
+    return [(None, optimizer)]
+
+
+def _log_learning_rates(logs, optimizer):
+    """``logs["learning_rate"]``, or ``logs["learning_rate_<name>"]`` per inner optimizer (Keras's keys)."""
+    for name, owner in _learning_rate_owners(optimizer):
+        logs["learning_rate" if name is None else f"learning_rate_{name}"] = float(owner.learning_rate)
 
 
 class TerminateOnNaN(Callback):

@@ -15,13 +15,16 @@ from lamina.optimizers.base import Optimizer
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from lamina.optimizers.muon import Muon
+from lamina.optimizers.schedule_free import ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD
 from lamina.optimizers.torch_optimizer import TorchOptimizer
 from lamina.serialization import deserialize_keras_object, serialize_keras_object
 
 ALL_OPTIMIZERS = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam,
-                                                Ftrl, Lion, LossScaleOptimizer, Adafactor, Lamb, Muon)}
+                                                Ftrl, Lion, LossScaleOptimizer, Adafactor, Lamb, Muon,
+                                                ScheduleFreeAdamW, MultiOptimizer, OptimizerMap)}
 # Keras resolves the lower-case names, e.g. "adam" or "rmsprop".
 _BY_LOWER_NAME = {name.lower(): cls for name, cls in ALL_OPTIMIZERS.items()}
 
@@ -57,4 +60,5 @@ def get(identifier):
 
 
 __all__ = ["Optimizer", "TorchOptimizer", "LossScaleOptimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
-           "Lion", "Adafactor", "Lamb", "Muon", "schedules", "get", "serialize", "deserialize"]
+           "Lion", "Adafactor", "Lamb", "Muon", "ScheduleFreeAdamW", "MultiOptimizer", "OptimizerMap", "schedules", "get",
+           "serialize", "deserialize"]

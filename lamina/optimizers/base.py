@@ -20,6 +20,7 @@ import warnings
 
 import torch
 
+from lamina import registry
 from lamina.naming import to_snake_case, unique_name
 from lamina.optimizers import schedules
 from lamina.optimizers.flat import FlatState, multi_tensor_ops
@@ -247,6 +248,20 @@ class Optimizer:
         """Updates ``variables`` (default: the built ones, matched 1:1 to ``grads``) in place."""
         if len(grads) == 0:
             return
+        variables = self._variables_for(grads, variables)
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if not pairs:
+            raise ValueError("No gradients provided for any variable.")
+        if len(pairs) < len(variables):
+            missing = [i for i, g in enumerate(grads) if g is None]
+            warnings.warn(f"Gradients do not exist for the variables at indices {missing} when minimizing the "
+                          "loss. If using `model.compile()`, did you forget to provide a `loss` argument?",
+                          stacklevel=3)
+        self._apply_pairs(pairs)
+
+    def _variables_for(self, grads, variables):
+        """The variables ``grads`` update: the built ones when ``variables`` is None (one gradient each),
+        else ``variables`` after building on them, each of them one this optimizer was built with."""
         if variables is None:
             if not self.built:
                 raise ValueError("When passing `grads` without `variables`, the optimizer must already be built "
@@ -263,15 +278,7 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: unknown variable at index {unknown[0]}. This optimizer "
                                  "can only update the variables it was built with; create a new optimizer for "
                                  "a new set of variables.")
-        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
-        if not pairs:
-            raise ValueError("No gradients provided for any variable.")
-        if len(pairs) < len(variables):
-            missing = [i for i, g in enumerate(grads) if g is None]
-            warnings.warn(f"Gradients do not exist for the variables at indices {missing} when minimizing the "
-                          "loss. If using `model.compile()`, did you forget to provide a `loss` argument?",
-                          stacklevel=3)
-        self._apply_pairs(pairs)
+        return variables
 
     def _apply_pairs(self, pairs):
         variables = [v for _, v in pairs]
@@ -407,3 +414,10 @@ class Optimizer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def inner_optimizer_from_config(config, custom_objects, what="optimizer"):
+    """An optimizer (or a structure of them) held in a wrapping optimizer's config, rebuilt from Keras's
+    built-in optimizers and ``custom_objects``."""
+    return deserialize_keras_object(config, module_objects=registry.builtins_of("keras.optimizers"),
+                                    custom_objects=custom_objects, printable_module_name=what)

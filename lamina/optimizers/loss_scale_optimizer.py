@@ -9,8 +9,8 @@ halves the scale; after ``dynamic_growth_steps`` finite steps in a row the scale
 import torch
 
 from lamina import registry
-from lamina.optimizers.base import Optimizer
-from lamina.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.optimizers.base import Optimizer, inner_optimizer_from_config
+from lamina.serialization import serialize_keras_object
 
 _INNER_ONLY = ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema", "ema_momentum",
                "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps")
@@ -123,9 +123,7 @@ class LossScaleOptimizer(Optimizer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["inner_optimizer"] = deserialize_keras_object(
-            config["inner_optimizer"], module_objects=registry.builtins_of("keras.optimizers"),
-            custom_objects=custom_objects, printable_module_name="optimizer")
+        config["inner_optimizer"] = inner_optimizer_from_config(config["inner_optimizer"], custom_objects)
         return cls(**config)
 
 
