@@ -18,6 +18,14 @@ from lamina import optimizers
 from lamina.optimizers import schedules
 from lamina.saving.slots import optimizer_values
 
+
+@pytest.fixture(autouse=True)
+def _names_from_zero(request):
+    """Automatic names (and so variable paths) count from zero in both libraries, whatever ran before."""
+    lamina.utils.clear_session()
+    if "keras" in request.fixturenames:
+        request.getfixturevalue("keras").utils.clear_session()
+
 STEPS = 8
 SHAPES = [(3, 4), (5,), ()]
 
