@@ -119,6 +119,68 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+_TORCH_WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window, "blackman": torch.blackman_window,
+                  "bartlett": torch.bartlett_window}
+
+
+def window_values(window, length, periodic, dtype, device=None):
+    """The ``window`` (a name, or values) of ``length`` samples; periodic windows suit spectral analysis."""
+    if not isinstance(window, str):
+        values = torch.as_tensor(window, dtype=dtype, device=device)
+        if values.shape != (length,):
+            raise ValueError(f"The window must have shape ({length},). Received: shape={tuple(values.shape)}")
+        return values
+    if window in _TORCH_WINDOWS:
+        return _TORCH_WINDOWS[window](length, periodic=periodic, dtype=dtype, device=device)
+    try:
+        import scipy.signal  # optional, for the windows torch lacks (Keras takes every window from SciPy)
+    except ImportError as error:
+        raise ValueError(f"The window {window!r} is not one of {sorted(_TORCH_WINDOWS)}; other windows need SciPy "
+                         "(pip install scipy).") from error
+    try:
+        window = scipy.signal.get_window(window, length, fftbins=periodic)
+    except ValueError as error:
+        raise ValueError(f"Unknown window {window!r}: expected one of scipy.signal.windows' names. ({error})") from None
+    return torch.as_tensor(window, dtype=dtype, device=device)
+
+
+@registry.register_builtin(_MODULE)
+class STFT(Initializer):
+    """Kernels of a short-time Fourier transform as a convolution (``STFTSpectrogram``'s): for shape
+    ``(frame_length, 1, bins)``, ``cos`` ("real") or ``sin`` ("imag") of ``-2 pi t f / (2 (bins - 1))``,
+    times the ``window`` (a name: "hann", "hamming", "blackman", "bartlett" or another of SciPy's; values;
+    or None) divided by its "density" (root of its energy) or "spectrum" (sum) scale, or by 1 (None).
+    ``periodic`` windows suit spectral analysis."""
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT: the `side` argument must be 'real' or 'imag'. Received: side={side!r}")
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError("STFT: the `scaling` argument must be None, 'density' or 'spectrum'. "
+                             f"Received: scaling={scaling!r}")
+        if isinstance(window, str):
+            window_values(window, 1, False, torch.float32)  # an unknown name fails here, as in Keras
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=None):
+        frame_length, _, bins = shape
+        dtype = _torch_dtype(dtype)
+        time = torch.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
+        frequency = torch.arange(bins, dtype=dtype).reshape(1, 1, bins) / ((bins - 1) * 2)
+        angles = -2 * time * frequency * math.pi
+        kernel = torch.cos(angles) if self.side == "real" else torch.sin(angles)
+        if self.window is None:
+            return kernel
+        values = window_values(self.window, frame_length, self.periodic, dtype).reshape(frame_length, 1, 1)
+        scale = {"density": lambda: values.square().sum().sqrt(), "spectrum": lambda: values.abs().sum(),
+                 None: lambda: 1}[self.scaling]()
+        return kernel * values / scale
+
+    def get_config(self):
+        window = self.window.tolist() if hasattr(self.window, "tolist") else self.window
+        return {"side": self.side, "window": window, "periodic": self.periodic, "scaling": self.scaling}
+
+
 class RandomInitializer(Initializer):
     """Holds the seed: an int, or None for a seed drawn from torch's global RNG at the first call."""
 
@@ -346,7 +408,7 @@ _ALIASES = {
     "normal": RandomNormal, "one": Ones, "ones": Ones, "orthogonal": Orthogonal,
     "OrthogonalInitializer": Orthogonal, "random_normal": RandomNormal, "random_uniform": RandomUniform,
     "truncated_normal": TruncatedNormal, "uniform": RandomUniform, "variance_scaling": VarianceScaling,
-    "zero": Zeros, "zeros": Zeros,
+    "zero": Zeros, "zeros": Zeros, "STFTInitializer": STFT, "stft": STFT,
 }
 for _name, _cls in _ALIASES.items():
     registry.register_builtin(_MODULE, name=_name)(_cls)
@@ -357,6 +419,7 @@ IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
 glorot_normal, glorot_uniform, he_normal, he_uniform = GlorotNormal, GlorotUniform, HeNormal, HeUniform
 lecun_normal, lecun_uniform, variance_scaling = LecunNormal, LecunUniform, VarianceScaling
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+STFTInitializer = stft = STFT
 
 
 def serialize(initializer):

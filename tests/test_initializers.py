@@ -55,9 +55,37 @@ def test_every_keras_alias_resolves_to_the_same_class(keras):
     from keras.src.initializers import ALL_OBJECTS_DICT
 
     # The table keras.initializers.get reads (its get("constant") itself fails: Constant.from_config({})).
-    aliases = {name: cls.__name__ for name, cls in ALL_OBJECTS_DICT.items() if cls.__name__ != "STFT"}
+    aliases = {name: cls.__name__ for name, cls in ALL_OBJECTS_DICT.items()}
     assert len(aliases) > 30
     assert {alias: type(initializers.get(alias)).__name__ for alias in aliases} == aliases
+
+
+@pytest.mark.parametrize("shape", [(16, 1, 9), (15, 1, 5), (64, 1, 33)])
+@pytest.mark.parametrize("side", ["real", "imag"])
+@pytest.mark.parametrize("window,scaling,periodic", [("hann", "density", False), ("hamming", "spectrum", True),
+                                                     ("blackman", None, True), ("bartlett", "density", False),
+                                                     ("triang", "spectrum", False), (None, "density", False),
+                                                     ("values", "spectrum", True)])
+def test_stft_matches_keras(keras, shape, side, window, scaling, periodic):
+    if window == "values":
+        window = list(np.linspace(0.1, 1.0, shape[0]))
+    ours = initializers.STFT(side, window, scaling, periodic)
+    theirs = keras.initializers.STFT(side, window, scaling, periodic)
+    np.testing.assert_allclose(ours(shape).numpy(), keras.ops.convert_to_numpy(theirs(shape)), rtol=1e-5, atol=1e-6)
+    assert ours.get_config() == theirs.get_config()
+    assert initializers.serialize(ours) == keras.initializers.serialize(theirs)
+    assert ours(shape, dtype="float64").dtype == torch.float64
+
+
+def test_stft_refuses_what_keras_refuses():
+    with pytest.raises(ValueError, match=r"STFT: the `side` argument must be 'real' or 'imag'. Received: side='both'"):
+        initializers.STFT("both")
+    with pytest.raises(ValueError, match=r"`scaling` argument must be None, 'density' or 'spectrum'.*'energy'"):
+        initializers.STFT(scaling="energy")
+    with pytest.raises(ValueError, match=r"Unknown window 'nope'"):
+        initializers.STFT(window="nope")
+    with pytest.raises(ValueError, match=r"The window must have shape \(8,\). Received: shape=\(3,\)"):
+        initializers.STFT(window=[1.0, 2.0, 3.0])((8, 1, 5))
 
 
 @pytest.mark.parametrize("shape", [(), (7,), (5, 9), (3, 3, 16, 32), (4, 5, 6, 7, 8)])

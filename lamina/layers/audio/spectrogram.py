@@ -8,27 +8,11 @@ import torch.nn.functional as F
 
 from lamina.dtypes import TORCH_DTYPES
 from lamina.engine.input_spec import InputSpec
+from lamina.initializers import STFT, window_values
 from lamina.engine.layer import Layer, Permuted
 from lamina.ops.arguments import check_positive_int, normalize_data_format
 from lamina.ops.padding import conv_output_length, conv_padding
 from lamina.registry import register_builtin
-
-_TORCH_WINDOWS = {"hann": torch.hann_window, "hamming": torch.hamming_window, "blackman": torch.blackman_window,
-                  "bartlett": torch.bartlett_window}
-
-
-def window_values(window, length, periodic, dtype, device=None):
-    """The ``window`` (a name, or values) of ``length`` samples; periodic windows suit spectral analysis."""
-    if not isinstance(window, str):
-        values = torch.as_tensor(window, dtype=dtype, device=device)
-        if values.shape != (length,):
-            raise ValueError(f"The window must have shape ({length},). Received: shape={tuple(values.shape)}")
-        return values
-    if window in _TORCH_WINDOWS:
-        return _TORCH_WINDOWS[window](length, periodic=periodic, dtype=dtype, device=device)
-    import scipy.signal  # optional dependency, for the windows torch lacks (as Keras uses SciPy's)
-    return torch.as_tensor(scipy.signal.get_window(window, length, fftbins=periodic), dtype=dtype, device=device)
-
 
 def _hertz_to_mel(frequencies):
     return 1127.0 * torch.log(1.0 + frequencies / 700.0)
@@ -129,27 +113,6 @@ class MelSpectrogram(Layer):
                 "min_power": self.min_power, "ref_power": self.ref_power}
 
 
-def _fourier_kernel(side, window, scaling, periodic):
-    """Keras's ``STFT`` initializer: (frame_length, 1, bins) cosine ("real") or sine ("imag") kernels times
-    the window, divided by its "density" (root of the energy) or "spectrum" (sum) scale."""
-
-    def initialize(shape, dtype=None):
-        frame_length, _, bins = shape
-        dtype = dtype or torch.float32
-        time = torch.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
-        frequency = torch.arange(bins, dtype=dtype).reshape(1, 1, bins) / ((bins - 1) * 2)
-        angles = -2 * time * frequency * math.pi
-        kernel = torch.cos(angles) if side == "real" else torch.sin(angles)
-        if window is None:
-            return kernel
-        values = window_values(window, frame_length, periodic, dtype).reshape(frame_length, 1, 1)
-        scale = {"density": lambda: values.square().sum().sqrt(), "spectrum": lambda: values.abs().sum(),
-                 None: lambda: 1}[scaling]()
-        return kernel * values / scale
-
-    return initialize
-
-
 @register_builtin("keras.layers")
 class STFTSpectrogram(Layer):
     """Short-time Fourier transform of multi-channel signals as a strided convolution with trainable Fourier
@@ -202,7 +165,7 @@ class STFTSpectrogram(Layer):
             if self.mode != {"real": "imag", "imag": "real"}.get(side):
                 setattr(self, f"{side}_kernel", self.add_weight(
                     name=f"{side}_kernel", shape=shape, layout=Permuted((2, 1, 0)),
-                    initializer=_fourier_kernel(side, self.window, self.scaling, self.periodic)))
+                    initializer=STFT(side, self.window, self.scaling, self.periodic)))
 
     def _convolve(self, signals, kernel):
         """(batch * channels, 1, time) signals -> (batch * channels, bins, frames)."""
