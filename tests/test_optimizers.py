@@ -73,9 +73,9 @@ CASES = [
 ]
 
 
-def _data(rng):
-    initial = [rng.standard_normal(shape).astype("float32") for shape in SHAPES]
-    grads = [[rng.standard_normal(shape).astype("float32") for shape in SHAPES] for _ in range(STEPS)]
+def _data(rng, shapes=SHAPES, steps=STEPS):
+    initial = [rng.standard_normal(shape).astype("float32") for shape in shapes]
+    grads = [[rng.standard_normal(shape).astype("float32") for shape in shapes] for _ in range(steps)]
     return initial, grads
 
 
@@ -85,10 +85,9 @@ def _assert_close(actual, expected):
     np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-5 * max(1.0, float(np.max(np.abs(expected)))))
 
 
-def _run_both(keras, rng, name, kwargs, keras_kwargs=None):
-    initial, grads = _data(rng)
-    reference = getattr(keras.optimizers, name)(**(keras_kwargs or kwargs))
-    ours = getattr(optimizers, name)(**kwargs)
+def step_both(keras, reference, ours, initial, grads):
+    """Applies each step's gradients with Keras's ``reference`` and lamina's ``ours`` to copies of ``initial``,
+    comparing the weights after every step."""
     keras_vars = [keras.Variable(w) for w in initial]
     params = [torch.nn.Parameter(torch.from_numpy(w.copy())) for w in initial]
     for step_grads in grads:
@@ -96,7 +95,13 @@ def _run_both(keras, rng, name, kwargs, keras_kwargs=None):
         ours.apply_gradients([(torch.from_numpy(g), p) for g, p in zip(step_grads, params)])
         for p, v in zip(params, keras_vars):
             _assert_close(p.detach().numpy(), keras.ops.convert_to_numpy(v.value))
-    assert int(ours.iterations) == STEPS
+    assert int(ours.iterations) == len(grads)
+
+
+def _run_both(keras, rng, name, kwargs, keras_kwargs=None):
+    reference = getattr(keras.optimizers, name)(**(keras_kwargs or kwargs))
+    ours = getattr(optimizers, name)(**kwargs)
+    step_both(keras, reference, ours, *_data(rng))
     return reference, ours
 
 
@@ -153,20 +158,29 @@ def test_get_by_name_and_serialize_like_keras(keras, identifier):
     assert optimizers.get(ours) is ours
 
 
-def test_plain_pytorch_loop_trains_linear():
+def _multi_adam_sgd():
+    adam, sgd = optimizers.Adam(0.05), optimizers.SGD(0.1)
+    return optimizers.MultiOptimizer(lambda variable: adam if variable.ndim == 2 else sgd)
+
+
+@pytest.mark.parametrize("make,steps", [(lambda: optimizers.Adam(learning_rate=0.05), 300),
+                                        (lambda: optimizers.ScheduleFreeAdamW(learning_rate=0.05), 1000),
+                                        (_multi_adam_sgd, 300)], ids=["Adam", "ScheduleFreeAdamW", "MultiOptimizer"])
+def test_plain_pytorch_loop_trains_linear(make, steps):
     torch.manual_seed(0)
     x = torch.randn(64, 3)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
     model = torch.nn.Linear(3, 1)
-    opt = optimizers.Adam(learning_rate=0.05)
+    opt = make()
     opt.build(model.parameters())
-    for _ in range(300):
+    for _ in range(steps):
         loss = torch.nn.functional.mse_loss(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
     assert loss.item() < 1e-3
-    assert int(opt.iterations) == 300
+    assert int(opt.iterations) == steps
+    assert all(int(inner.iterations) == steps for inner in getattr(opt, "optimizers", []))
     opt.zero_grad()
     assert all(p.grad is None for p in model.parameters())
 

@@ -17,6 +17,7 @@ import lamina
 from lamina import optimizers
 from lamina.optimizers import schedules
 from lamina.saving.slots import optimizer_values
+from test_optimizers import _assert_close, _data, step_both
 
 
 @pytest.fixture(autouse=True)
@@ -28,12 +29,6 @@ def _names_from_zero(request):
 
 STEPS = 8
 SHAPES = [(3, 4), (5,), ()]
-
-
-def _assert_close(actual, expected):
-    """The project's float32 bar: max abs error <= 1e-5 * max(1, max |expected|)."""
-    expected = np.asarray(expected)
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-5 * max(1.0, float(np.max(np.abs(expected)))))
 
 
 def _numpy(keras, value):
@@ -98,24 +93,12 @@ SF_CASES = [
 ]
 
 
-def _sf_data(rng):
-    initial = [rng.standard_normal(shape).astype("float32") for shape in SHAPES]
-    grads = [[rng.standard_normal(shape).astype("float32") for shape in SHAPES] for _ in range(STEPS)]
-    return initial, grads
-
-
 @pytest.mark.parametrize("kwargs", SF_CASES, ids=[f"case{i}" for i in range(len(SF_CASES))])
 def test_schedule_free_updates_match_keras(keras, rng, kwargs):
-    initial, grads = _sf_data(rng)
+    initial, grads = _data(rng, SHAPES, STEPS)
     reference = _keras_rule(keras)(**{**kwargs, "learning_rate": _lr(keras, kwargs.get("learning_rate", 0.0025))})
     ours = optimizers.ScheduleFreeAdamW(**{**kwargs, "learning_rate": _lr(lamina, kwargs.get("learning_rate", 0.0025))})
-    keras_vars = [keras.Variable(w) for w in initial]
-    params = [torch.nn.Parameter(torch.from_numpy(w.copy())) for w in initial]
-    for step_grads in grads:
-        reference.apply_gradients([(torch.from_numpy(g), v) for g, v in zip(step_grads, keras_vars)])
-        ours.apply_gradients([(torch.from_numpy(g), p) for g, p in zip(step_grads, params)])
-        for p, v in zip(params, keras_vars):
-            _assert_close(p.detach().numpy(), _numpy(keras, v))
+    step_both(keras, reference, ours, initial, grads)
     # Three small CPU variables: the update runs on flat buffers (per variable when clipping by norm).
     assert ours._flat is not None
     assert int(ours.iterations) == STEPS
@@ -247,7 +230,7 @@ def test_schedule_free_fit_evaluate_predict_match_keras(keras, rng, conv, kwargs
 
 
 def test_schedule_free_averaged_weights_recover_x(keras, rng):
-    initial, grads = _sf_data(rng)
+    initial, grads = _data(rng, SHAPES, STEPS)
     ours = optimizers.ScheduleFreeAdamW(learning_rate=0.1, beta_1=0.7)
     params = [torch.nn.Parameter(torch.from_numpy(w.copy())) for w in initial]
     for step_grads in grads:
@@ -309,22 +292,6 @@ def test_schedule_free_state_round_trips_through_keras_files(keras, rng, tmp_pat
     model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(restored.get_weights(), model.get_weights()):
         _assert_close(a, b)
-
-
-def test_schedule_free_in_a_plain_pytorch_loop():
-    torch.manual_seed(0)
-    x = torch.randn(64, 3)
-    y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
-    model = torch.nn.Linear(3, 1)
-    opt = optimizers.ScheduleFreeAdamW(learning_rate=0.05)
-    opt.build(model.parameters())
-    for _ in range(1000):
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 1e-3
-    assert int(opt.iterations) == 1000
 
 
 @pytest.mark.parametrize("make,match", [
@@ -664,25 +631,6 @@ def test_multi_optimizer_serialization_round_trip_and_keras_configs(keras):
     opt_map = optimizers.deserialize(optimizers.serialize(multi._optimizer_map))
     assert isinstance(opt_map, optimizers.OptimizerMap) and list(opt_map) == ["^dense_1/.*", "^dense_2/.*"]
     assert optimizers.get(multi) is multi
-
-
-def test_multi_optimizer_in_a_plain_pytorch_loop():
-    torch.manual_seed(0)
-    x = torch.randn(64, 3)
-    y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
-    model = torch.nn.Linear(3, 1)
-    adam, sgd = optimizers.Adam(0.05), optimizers.SGD(0.1)
-    multi = optimizers.MultiOptimizer(lambda variable: adam if variable.ndim == 2 else sgd)
-    multi.build(model.parameters())
-    for _ in range(300):
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        multi.zero_grad()
-        loss.backward()
-        multi.step()
-    assert loss.item() < 1e-3
-    assert int(multi.iterations) == int(adam.iterations) == int(sgd.iterations) == 300
-    multi.zero_grad()
-    assert all(p.grad is None for p in model.parameters())
 
 
 def test_multi_optimizer_finalizes_only_ema_optimizers():
