@@ -7,7 +7,7 @@
 
 from lamina import activations, config, constraints, initializers, regularizers  # noqa: E402,F401
 from lamina import callbacks, layers, losses, metrics, models, ops, optimizers, saving, utils  # noqa: E402,F401
-from lamina import datasets, distribution, preprocessing, visualization, wrappers  # noqa: E402,F401
+from lamina import datasets, distillation, distribution, preprocessing, visualization, wrappers  # noqa: E402,F401
 from lamina.engine.input_layer import Input, InputLayer  # noqa: E402,F401
 from lamina.models import Model, Sequential  # noqa: E402,F401
 from lamina.registry import register_serializable  # noqa: E402,F401

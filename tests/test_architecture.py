@@ -27,7 +27,7 @@ FLOORS = [
     {"training"},
     {"models"},
     {"utils", "testing", "backend", "applications", "mixed_precision", "datasets", "wrappers",
-     "preprocessing", "visualization"},
+     "preprocessing", "visualization", "distillation"},
     {"demo", "__main__", "__init__", "cli"},
 ]
 FLOOR = {name: index for index, names in enumerate(FLOORS) for name in names}
