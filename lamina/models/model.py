@@ -14,6 +14,7 @@ from lamina import serialization, tree
 from lamina.engine.input_layer import InputLayer
 from lamina.engine.layer import (_CALL_ERRORS, Layer, call_directly, calls_forward_directly, explicit_training,
                                  has_own_call_machinery, set_masks, specs_from_shapes)
+from lamina.dtype_policies import serialize_policy
 from lamina.dtypes import TORCH_DTYPES
 from lamina.engine.weights import Structure
 from lamina.layers.serialization import deserialize
@@ -197,7 +198,8 @@ class Model(Trainer, Layer):
     def get_config(self):
         if type(self).get_config is Model.get_config and type(self).__init__ is not Model.__init__:
             return Layer.get_config(self)
-        return {"name": self.name, "trainable": self.trainable}
+        # a subclass's own get_config extends this, as Keras's Layer.get_config: name, trainable, dtype
+        return {"name": self.name, "trainable": self.trainable, "dtype": serialize_policy(self.dtype_policy)}
 
 
 def _module_key(model, name):

@@ -149,7 +149,15 @@ class Trainer:
         return {key: serialize_keras_object(value) for key, value in config.items()}
 
     def compile_from_config(self, config):
-        """Compiles from ``get_compile_config()``'s output."""
+        """Compiles from ``get_compile_config()``'s output. A model whose class overrides ``compile`` is left
+        uncompiled with Keras's warning (its ``compile`` may take other arguments): such a class overrides
+        ``get_compile_config``/``compile_from_config`` too, or the caller compiles after loading."""
+        if type(self).compile is not Trainer.compile:
+            warnings.warn("`compile()` was not called as part of model loading because the model's `compile()` "
+                          "method is custom. All subclassed Models that have `compile()` overridden should also "
+                          "override `get_compile_config()` and `compile_from_config(config)`. Alternatively, you "
+                          "can call `compile()` manually after loading.", stacklevel=2)
+            return
         def deserialize(value, get):
             if isinstance(value, dict) and "class_name" not in value:
                 return {key: deserialize(item, get) for key, item in value.items()}
