@@ -27,6 +27,27 @@ DTYPE_NAMES = {value: key for key, value in TORCH_DTYPES.items()}
 STRING = "string"
 
 
+def to_numpy(tensor):
+    """A tensor's values as a NumPy array (detached, on the CPU). bfloat16 gives ml_dtypes' bfloat16 array, as
+    Keras's ``get_weights`` does (ml_dtypes comes with Keras; without it, float32)."""
+    tensor = tensor.detach().cpu()
+    if tensor.dtype is torch.bfloat16:
+        try:
+            import ml_dtypes  # optional: only bfloat16 values need it
+        except ImportError:
+            return tensor.float().numpy()
+        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return tensor.numpy()
+
+
+def from_numpy(array):
+    """A NumPy array (or array-like) as a tensor; ml_dtypes' bfloat16 (Keras's ``get_weights`` of bfloat16
+    weights) included, which ``torch.as_tensor`` refuses."""
+    if getattr(getattr(array, "dtype", None), "name", None) == "bfloat16":
+        return torch.from_numpy(np.ascontiguousarray(array).view(np.int16)).view(torch.bfloat16)
+    return torch.as_tensor(array)
+
+
 def is_string_array(value):
     """True for a NumPy array of text: ``str``/``bytes`` dtypes, or ``object`` holding str/bytes."""
     if not isinstance(value, np.ndarray):

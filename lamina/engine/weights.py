@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from lamina import constraints, initializers, naming, regularizers, weight_budget
-from lamina.dtypes import TORCH_DTYPES
+from lamina.dtypes import TORCH_DTYPES, from_numpy, to_numpy
 from lamina.variables import IDENTITY_LAYOUT, Variable, WeightSpec
 
 
@@ -242,7 +242,7 @@ class WeightsMixin:
 
     def get_weights(self):
         """The weights as NumPy arrays, in Keras's order and layouts."""
-        return [spec.layout.to_keras(full_value(getattr(owner, name))).detach().cpu().numpy()
+        return [to_numpy(spec.layout.to_keras(full_value(getattr(owner, name))))
                 for owner, name, spec in self._weight_slots()]
 
     def set_weights(self, weights):
@@ -255,7 +255,7 @@ class WeightsMixin:
                              f"{len(weights)} weights.")
         for index, ((owner, name, spec), value) in enumerate(zip(slots, weights)):
             target = getattr(owner, name)
-            array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+            array = to_numpy(value) if isinstance(value, torch.Tensor) else np.asarray(value)
             expected = spec.keras_shape if spec is not _UNTRACKED_SPEC else tuple(target.shape)
             if tuple(array.shape) != expected:
                 hint = ""
@@ -267,7 +267,7 @@ class WeightsMixin:
                 raise ValueError(f"Layer '{self.name}' weight {index} ('{owner_name}/{name}'): "
                                  f"expected shape {expected}, received {tuple(array.shape)}.{hint}")
             with torch.no_grad():
-                source = torch.as_tensor(array).to(device=target.device, dtype=target.dtype)
+                source = from_numpy(array).to(device=target.device, dtype=target.dtype)
                 assign_value(target, spec.layout.from_keras(source))
 
     def count_params(self):

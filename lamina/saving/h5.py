@@ -45,7 +45,7 @@ def open_for_reading(payload, filepath):
     h5py = import_h5py()
     try:
         handle = h5py.File(io.BytesIO(payload), "r")
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, OverflowError) as error:  # h5py overflows on some damaged superblocks
         raise ValueError(f"{filepath}: not a valid HDF5 file (truncated or corrupt: {error}).") from None
     try:
         yield handle
@@ -112,7 +112,9 @@ def dataset(parent, name, filepath):
     if value.external or value.is_virtual:
         raise ValueError(f"{filepath}: {where!r} is an external or virtual HDF5 dataset; its data would be read "
                          "from other files, which is not allowed.")
-    if value.dtype.kind not in _NUMERIC_KINDS:
+    keras_bfloat16 = value.dtype.kind == "V" and value.dtype.itemsize == 2 \
+        and value.attrs.get("dtype") in ("bfloat16", b"bfloat16")  # Keras's opaque 2-byte bfloat16 (read converts)
+    if value.dtype.kind not in _NUMERIC_KINDS and not keras_bfloat16:
         raise ValueError(f"{filepath}: {where!r} holds {value.dtype} data; weights must be numeric.")
     declared = math.prod(value.shape or ()) * value.dtype.itemsize
     stored = value.id.get_storage_size()

@@ -12,6 +12,7 @@ import json
 import warnings
 import zipfile
 
+from lamina.dtypes import to_numpy
 from lamina.saving import archive, h5, keras2, rebuild, slots
 from lamina.saving.atomic import save_file
 from lamina.saving.keras_layout import variable_groups
@@ -43,7 +44,7 @@ def _stored(layer, own):
 
 def _stored_value(layer, slot):
     if getattr(layer, "lora_enabled", False) and slot[1] == layer.lora_weight_names()[0]:
-        return layer.lora_merged().detach().cpu().numpy()
+        return to_numpy(layer.lora_merged())
     return slots.keras_value(slot)
 
 

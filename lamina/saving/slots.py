@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import torch
 
+from lamina.dtypes import to_numpy
 from lamina.engine.weights import IDENTITY_LAYOUT, assign_value, full_value
 
 
@@ -20,7 +21,7 @@ def slot_tensor(slot):
 
 def keras_value(slot):
     """The slot's value in Keras's layout, as a NumPy array."""
-    return slot[2].layout.to_keras(full_value(slot_tensor(slot))).detach().cpu().numpy()
+    return to_numpy(slot[2].layout.to_keras(full_value(slot_tensor(slot))))
 
 
 def keras_shape(slot):
@@ -100,7 +101,7 @@ def _optimizer_state(optimizer):
 
 def optimizer_values(optimizer):
     """The optimizer's variables in Keras's order and layouts, as NumPy arrays."""
-    return [layout.to_keras(full_value(tensor)).detach().cpu().numpy() for tensor, layout in _optimizer_state(optimizer)]
+    return [to_numpy(layout.to_keras(full_value(tensor))) for tensor, layout in _optimizer_state(optimizer)]
 
 
 def restore_optimizer(model, optimizer, datasets, read, filepath, without_learning_rate=False):

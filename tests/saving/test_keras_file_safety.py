@@ -203,6 +203,15 @@ def test_hostile_configs_are_value_errors(saved):
     _refused(path, "'model_config' attribute is not valid JSON")
 
 
+def test_a_superblock_that_overflows_h5py_is_a_value_error(tmp_path):
+    source = pathlib.Path(__file__).parent.parent / "data" / "corrupt" / "overflow.weights.h5"
+    path = tmp_path / "overflow.weights.h5"
+    shutil.copy(source, path)
+    model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(5)])
+    with pytest.raises(ValueError, match=r"overflow.weights.h5: not a valid HDF5 file \(truncated or corrupt"):
+        model.load_weights(path)
+
+
 @pytest.mark.parametrize("name", ["m.keras", "m.h5", "w.weights.h5"])
 def test_random_corruption_is_always_a_value_error_naming_the_file(saved, name):
     """Flipped bytes, truncations and overwritten runs, at random places: a ValueError naming the file."""

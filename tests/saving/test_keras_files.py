@@ -139,6 +139,36 @@ def test_uncompiled_loading_and_unknown_optimizer(keras, tmp_path):
     assert not loaded.compiled and loaded.optimizer is None
 
 
+@pytest.mark.parametrize("suffix", [".weights.h5", ".keras"])
+def test_bfloat16_weights_cross_both_ways_as_keras_gives_them(keras, tmp_path, suffix):
+    """Keras writes bfloat16 as opaque 2-byte data tagged dtype='bfloat16'; get_weights gives ml_dtypes'
+    bfloat16 arrays in both libraries, and set_weights takes them."""
+    def build(lib):
+        return lib.Sequential([lib.Input((2,)), lib.layers.Dense(3, dtype="bfloat16", name="half")])
+
+    theirs, ours = build(keras), build(lamina)
+    theirs.layers[0].kernel.assign(np.linspace(-1, 1, 6).reshape(2, 3))
+    write = (lambda m, p: m.save(p)) if suffix == ".keras" else (lambda m, p: m.save_weights(p))
+    write(theirs, tmp_path / f"keras{suffix}")
+    if suffix == ".keras":
+        ours = lamina.saving.load_model(tmp_path / f"keras{suffix}")
+    else:
+        ours.load_weights(tmp_path / f"keras{suffix}")
+    expected = theirs.get_weights()
+    got = ours.get_weights()
+    assert [w.dtype.name for w in got] == [w.dtype.name for w in expected] == ["bfloat16", "bfloat16"]
+    for mine, reference in zip(got, expected):
+        np.testing.assert_array_equal(mine.astype("float32"), reference.astype("float32"))
+    fresh = build(lamina)
+    fresh.set_weights(expected)
+    write(fresh, tmp_path / f"ours{suffix}")
+    back = keras.saving.load_model(tmp_path / f"ours{suffix}") if suffix == ".keras" else build(keras)
+    if suffix != ".keras":
+        back.load_weights(tmp_path / f"ours{suffix}")
+    for mine, reference in zip(back.get_weights(), expected):
+        np.testing.assert_array_equal(mine.astype("float32"), reference.astype("float32"))
+
+
 def test_load_weights_mismatch_raises_or_skips(keras, tmp_path):
     source = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="a"), keras.layers.Dense(2, name="b")])
     source.save_weights(tmp_path / "w.weights.h5")
