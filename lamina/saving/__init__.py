@@ -7,3 +7,4 @@ from lamina.registry import (  # noqa: F401
     register_keras_serializable, register_serializable)
 from lamina import registry, serialization  # noqa: F401
 from lamina.serialization import deserialize_keras_object, serialize_keras_object  # noqa: F401
+from lamina.saving.file_editor import KerasFileEditor  # noqa: F401
