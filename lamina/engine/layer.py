@@ -401,6 +401,13 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
     def _has_sublayers(self):
         return any(isinstance(m, Layer) for m in self.modules() if m is not self)
 
+    def quantize(self, mode=None, *args, **kwargs):  # Keras: (mode, type_check, config); a Model's (mode, config, filters)
+        """Keras's post-training quantization ("int8", "int4", "float8", "gptq", "awq"), which lamina does not
+        provide: the layer keeps its float weights. Raises NotImplementedError saying so."""
+        raise NotImplementedError(f"{type(self).__name__} '{self.name}': quantize(mode={mode!r}) is Keras's "
+                                  "post-training quantization, which lamina does not provide; the model keeps its "
+                                  "float weights (for lower precision use a dtype policy such as 'mixed_bfloat16').")
+
     def get_build_config(self):
         if self.built and self._build_input_shape is not None:
             return {"input_shape": self._build_input_shape}

@@ -80,6 +80,17 @@ def test_dense_rejects_bad_arguments(kwargs, match):
         layers.Dense(**kwargs)
 
 
+def test_quantize_says_lamina_does_not_provide_it():
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(2, name="d")])
+    before = model.get_weights()
+    for target, call in ((model, lambda: model.quantize("int8")), (model.layers[0], lambda: model.layers[0].quantize(
+            "int4", type_check=False))):
+        with pytest.raises(NotImplementedError, match=rf"'{target.name}': quantize\(mode='int\d'\) is Keras's "
+                                                      "post-training quantization, which lamina does not provide"):
+            call()
+    assert all((a == b).all() for a, b in zip(model.get_weights(), before))
+
+
 def test_dense_lora_errors():
     with pytest.raises(ValueError, match="isn't built"):
         layers.Dense(2).enable_lora(2)
