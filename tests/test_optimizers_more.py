@@ -470,6 +470,33 @@ def test_swap_ema_weights_swaps_the_inner_optimizers_averages_as_keras(keras, rn
         model.evaluate(x, y, verbose=0, callbacks=[lamina.callbacks.SwapEMAWeights()])
 
 
+@pytest.mark.parametrize("name,kwargs", [("AdamW", {"learning_rate": 0.05, "weight_decay": 0.1}),
+                                         ("SGD", {"learning_rate": 0.1, "weight_decay": 0.2, "momentum": 0.5}),
+                                         ("Lion", {"learning_rate": 0.01, "weight_decay": 0.3}),
+                                         ("Muon", {"learning_rate": 0.02, "weight_decay": 0.1,
+                                                   "adam_weight_decay": 0.2})])
+@pytest.mark.parametrize("exclude", ["names", "list", "both"])
+def test_exclude_from_weight_decay_matches_keras(keras, rng, name, kwargs, exclude):
+    """Biases by name, the first kernel by object, or both, kept out of weight decay over fit, as Keras."""
+    def build(lib):
+        return lib.Sequential([lib.Input((4,)), lib.layers.Dense(5, activation="tanh", name="first"),
+                               lib.layers.Dense(3, name="second")])
+
+    reference, model = build(keras), build(lamina)
+    model.set_weights(reference.get_weights())
+    x, y = rng.normal(size=(16, 4)).astype("float32"), rng.normal(size=(16, 3)).astype("float32")
+    for net, lib in ((reference, keras), (model, lamina)):
+        optimizer = getattr(lib.optimizers, name)(**kwargs)
+        optimizer.exclude_from_weight_decay(var_list=[net.layers[0].kernel] if exclude != "names" else None,
+                                            var_names=["bias"] if exclude != "list" else None)
+        net.compile(optimizer=optimizer, loss="mse")
+        net.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for mine, theirs in zip(model.get_weights(), reference.get_weights()):
+        _assert_close(mine, theirs)
+    with pytest.raises(ValueError, match=r"can only be configured before the optimizer is built"):
+        model.optimizer.exclude_from_weight_decay(var_names=["kernel"])
+
+
 def test_multi_optimizer_fit_as_keras_unit_test():
     """Keras's test_multi_optimizer_with_model_fit, with its numbers."""
     optimizer = FIT_CASES["keras_test"](optimizers)

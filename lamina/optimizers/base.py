@@ -16,6 +16,7 @@ lives in CPU tensors so reading it never synchronises a GPU; per-variable slots
 live beside their variable, in its dtype and on its device.
 """
 
+import re
 import warnings
 
 import torch
@@ -97,6 +98,8 @@ class Optimizer:
                                  f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.weight_decay = weight_decay
+        self._decay_excluded_variables, self._decay_excluded_names = set(), None  # exclude_from_weight_decay
+        self._not_decayed = set()  # ids of the built variables weight decay skips
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
@@ -177,6 +180,9 @@ class Optimizer:
                                 f"Received at index {i}: {type(variable).__name__}")
             self._index[id(variable)] = i
         self._constrained = {id(v) for v in self._trainable_variables if getattr(v, "constraint", None) is not None}
+        names = self._decay_excluded_names
+        self._not_decayed = {id(v) for v in self._trainable_variables if id(v) in self._decay_excluded_variables
+                             or names is not None and names.search(getattr(v, "name", "") or "") is not None}
         if self.use_ema:
             self._add_slots("average")
         self._build_slots()
@@ -186,7 +192,7 @@ class Optimizer:
 
     def _updates_elementwise(self):
         """Whether every stage of this optimizer's update treats each element alike (lamina.optimizers.flat)."""
-        return getattr(type(self)._update, "elementwise", False) \
+        return getattr(type(self)._update, "elementwise", False) and not self._not_decayed \
             and type(self)._apply_weight_decay is Optimizer._apply_weight_decay \
             and type(self)._clip_gradients is Optimizer._clip_gradients
 
@@ -304,9 +310,26 @@ class Optimizer:
         if self._constrained:
             apply_constraints(variables, self._constrained)
 
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Keeps weight decay off ``var_list`` (Variables or tensors) and off every variable whose name contains
+        one of the strings (regular expressions) ``var_names`` (``["bias"]``: all biases). Before ``build``
+        only, as in Keras; a later call replaces an earlier one."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer is built.")
+        if isinstance(var_names, str):
+            raise TypeError(f"{type(self).__name__}.exclude_from_weight_decay: `var_names` must be a list of "
+                            f"strings. Received: var_names={var_names!r}")
+        self._decay_excluded_variables = {id(variable) for variable in var_list or ()}
+        self._decay_excluded_names = re.compile("|".join(sorted(set(var_names)))) if var_names else None
+
     def _apply_weight_decay(self, variables, lr):
-        """``w *= 1 - weight_decay * lr`` (Keras decays before the update); Muon decays per variable kind."""
+        """``w *= 1 - weight_decay * lr`` (Keras decays before the update), except on the variables
+        ``exclude_from_weight_decay`` names; Muon decays per variable kind."""
         if self.weight_decay is not None:
+            if self._not_decayed:
+                variables = [variable for variable in variables if id(variable) not in self._not_decayed]
+                if not variables:
+                    return
             multi_tensor_ops(variables).mul_(variables, (1 - self.weight_decay * f32(lr)).item())
 
     def _update(self, grads, variables, lr):

@@ -68,6 +68,8 @@ class Muon(Optimizer):
 
     def _apply_weight_decay(self, variables, lr):
         for variable in variables:
+            if id(variable) in self._not_decayed:
+                continue
             decay = self.adam_weight_decay if id(variable) in self._adamw else self.weight_decay
             if decay is not None:
                 variable.sub_(variable * (f32(decay) * f32(lr)).item())
