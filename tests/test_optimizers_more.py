@@ -497,6 +497,69 @@ def test_exclude_from_weight_decay_matches_keras(keras, rng, name, kwargs, exclu
         model.optimizer.exclude_from_weight_decay(var_names=["kernel"])
 
 
+def _keras_style_optimizer(lib):
+    """Keras's documented way to write an optimizer (base_optimizer.py's example): build adds variables from
+    references, update_step updates one variable through assign and assign_add."""
+    ops = lib.ops
+
+    class MomentumSGD(lib.optimizers.Optimizer):
+        def __init__(self, learning_rate=0.05, momentum=0.9, name="momentum_sgd", **kwargs):
+            super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+            self.momentum = momentum
+
+        def build(self, variables):
+            super().build(variables)
+            self.momentums = [self.add_variable_from_reference(reference_variable=v, name="momentum")
+                              for v in variables]
+            self.steps = self.add_variable((), initializer="zeros", dtype="float32", name="steps")
+
+        def update_step(self, gradient, variable, learning_rate):
+            learning_rate = ops.cast(learning_rate, variable.dtype)
+            gradient = ops.cast(gradient, variable.dtype)
+            m = self.momentums[self._get_variable_index(variable)]
+            self.assign(m, ops.subtract(ops.multiply(m, ops.cast(self.momentum, variable.dtype)),
+                                        ops.multiply(gradient, learning_rate)))
+            self.assign_add(variable, m)
+            self.assign_add(self.steps, 1.0)
+
+        def get_config(self):
+            return {**super().get_config(), "momentum": self.momentum}
+
+    return MomentumSGD
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["dense", "conv_lstm"])
+def test_a_keras_style_custom_optimizer_trains_as_in_keras(keras, rng, conv, tmp_path):
+    build = _conv_lstm_model if conv else _dense_model
+    reference, model = build(keras), build(lamina)
+    model.set_weights(reference.get_weights())
+    x, y = _model_data(rng, conv)
+    for net, lib in ((reference, keras), (model, lamina)):
+        net.compile(optimizer=_keras_style_optimizer(lib)(clipnorm=1.0), loss="mse")
+        net.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for mine, theirs in zip(model.get_weights(), reference.get_weights()):
+        _assert_close(mine, theirs)
+    assert len(model.optimizer.variables) == len(reference.optimizer.variables)
+    for mine, theirs in zip(optimizer_values(model.optimizer), reference.optimizer.variables):
+        _assert_close(mine, _numpy(keras, theirs))  # the momentums in Keras's layouts
+    assert float(model.optimizer.steps) == 6 * len(model.trainable_weights)
+    model.save(tmp_path / "custom.keras")
+    restored = keras.saving.load_model(tmp_path / "custom.keras", custom_objects={
+        "MomentumSGD": _keras_style_optimizer(keras)}, compile=False)
+    for mine, theirs in zip(restored.get_weights(), model.get_weights()):
+        _assert_close(mine, theirs)
+
+
+def test_an_optimizer_without_update_step_says_what_to_write():
+    class Empty(optimizers.Optimizer):
+        pass
+
+    weight = torch.nn.Parameter(torch.ones(2))
+    with pytest.raises(NotImplementedError, match=r"Empty must implement update_step\(gradient, variable, "
+                                                  "learning_rate\)"):
+        Empty(0.1).apply([torch.ones(2)], [weight])
+
+
 def test_multi_optimizer_fit_as_keras_unit_test():
     """Keras's test_multi_optimizer_with_model_fit, with its numbers."""
     optimizer = FIT_CASES["keras_test"](optimizers)

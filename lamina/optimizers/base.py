@@ -16,12 +16,13 @@ lives in CPU tensors so reading it never synchronises a GPU; per-variable slots
 live beside their variable, in its dtype and on its device.
 """
 
+import functools
 import re
 import warnings
 
 import torch
 
-from lamina import registry
+from lamina import initializers, registry
 from lamina.naming import to_snake_case, unique_name
 from lamina.optimizers import schedules
 from lamina.optimizers.flat import FlatState, multi_tensor_ops
@@ -74,6 +75,18 @@ class Optimizer:
         loss.backward(); opt.step(); opt.zero_grad()
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:  # a Keras-style subclass's build(variables), called once as Keras calls it
+            build = cls.__dict__["build"]
+
+            @functools.wraps(build)
+            def build_once(self, variables):
+                if not self.built:
+                    build(self, variables)
+
+            cls.build = build_once
+
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
@@ -118,6 +131,7 @@ class Optimizer:
         self._slots = {}
         self._slot_order = []
         self._extra_variables = []
+        self._referenced = {}  # id(variable added from a reference) -> that reference (its layout)
         self._constrained = set()
         self._flat = None  # a FlatState once built, when the update can run on flat buffers
 
@@ -217,8 +231,10 @@ class Optimizer:
     def slot_owners(self):
         """{id(slot): variable} for every per-variable slot: the trainable variable each slot shadows (its
         shape and storage layout), e.g. for saving slots in Keras's layout."""
-        return {id(slot): self._trainable_variables[index] for slots in self._slots.values()
-                for index, slot in enumerate(slots)}
+        owners = {id(slot): self._trainable_variables[index] for slots in self._slots.values()
+                  for index, slot in enumerate(slots)}
+        owners.update(self._referenced)
+        return owners
 
     def _rebind(self, replacements, convert):
         """Points the built state at new tensors standing for the built variables (FSDP's sharded parameters):
@@ -228,7 +244,7 @@ class Optimizer:
         for name, slots in self._slots.items():
             self._slots[name] = [convert(slot, variable) for slot, variable in zip(slots, variables)]
             renamed.update((id(old), new) for old, new in zip(slots, self._slots[name]))
-        self._slot_order = [renamed[id(slot)] for slot in self._slot_order]
+        self._slot_order = [renamed.get(id(slot), slot) for slot in self._slot_order]
         self._trainable_variables = variables
         self._index = {id(variable): i for i, variable in enumerate(variables)}
         self._constrained = {id(v) for v in variables if getattr(v, "constraint", None) is not None}
@@ -310,6 +326,59 @@ class Optimizer:
         if self._constrained:
             apply_constraints(variables, self._constrained)
 
+    # ------------------------------------------------- Keras's API for optimizer subclasses
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="none", layout=None, name=None):
+        """A new optimizer variable (a tensor, listed in ``variables`` in creation order), for a subclass's
+        ``build``, as Keras's; ``aggregation`` and ``layout`` are accepted for Keras's signature."""
+        value = initializers.get(initializer)(tuple(shape), dtype=dtype)
+        variable = value.detach().clone().requires_grad_(False)
+        self._slot_order.append(variable)
+        return variable
+
+    def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
+        """A new optimizer variable shaped, typed and laid out as ``reference_variable`` (a model weight)."""
+        initial = initializers.get(initializer)
+        if initializer == "zeros":
+            variable = torch.zeros_like(reference_variable, memory_format=torch.preserve_format)
+        else:
+            variable = initial(tuple(reference_variable.shape), dtype=reference_variable.dtype).to(
+                reference_variable.device)
+        variable = variable.detach().requires_grad_(False)
+        self._slot_order.append(variable)
+        self._referenced[id(variable)] = reference_variable
+        return variable
+
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
+        """``add_variable_from_reference`` for each of ``trainable_variables`` (a list, or a tuple of names
+        giving one list per name), as Keras's."""
+        if isinstance(name, (list, tuple)):
+            return tuple(self.add_optimizer_variables(trainable_variables, each, initializer) for each in name)
+        return [self.add_variable_from_reference(variable, name, initializer) for variable in trainable_variables]
+
+    def _get_variable_index(self, variable):
+        return self._index[id(variable)]
+
+    @staticmethod
+    @torch.no_grad()
+    def assign(variable, value):
+        variable.copy_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    @staticmethod
+    @torch.no_grad()
+    def assign_add(variable, value):
+        variable.add_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    @staticmethod
+    @torch.no_grad()
+    def assign_sub(variable, value):
+        variable.sub_(torch.as_tensor(value, dtype=variable.dtype, device=variable.device))
+
+    def update_step(self, gradient, variable, learning_rate):
+        """A Keras-style subclass's update of one ``variable`` from its ``gradient`` (``learning_rate``: a
+        0-d tensor); lamina's own optimizers update all variables at once in ``_update`` instead."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update_step(gradient, variable, "
+                                  "learning_rate) (or lamina's _update(grads, variables, lr)).")
+
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Keeps weight decay off ``var_list`` (Variables or tensors) and off every variable whose name contains
         one of the strings (regular expressions) ``var_names`` (``["bias"]``: all biases). Before ``build``
@@ -333,8 +402,10 @@ class Optimizer:
             multi_tensor_ops(variables).mul_(variables, (1 - self.weight_decay * f32(lr)).item())
 
     def _update(self, grads, variables, lr):
-        """Subclasses: update ``variables`` (and their slots) in place from ``grads`` at learning rate ``lr``."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _update(grads, variables, lr).")
+        """Subclasses: update ``variables`` (and their slots) in place from ``grads`` at learning rate ``lr``;
+        by default each variable through ``update_step``, as Keras's subclasses write it."""
+        for grad, variable in zip(grads, variables):
+            self.update_step(grad, variable, torch.tensor(lr, dtype=variable.dtype, device=variable.device))
 
     def _clip_gradients(self, grads):
         """Keras's clipping, on new tensors (the caller's gradients are never modified); clipping by value also
