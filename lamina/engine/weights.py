@@ -95,6 +95,12 @@ class WeightsMixin:
         Structure.changed()
 
     # ------------------------------------------------------------------ weights
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True, regularizer=None,
+                     constraint=None, name=None):
+        """Keras 3's ``add_variable``: ``add_weight`` with ``shape`` and ``initializer`` first."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable,
+                               autocast=autocast, regularizer=regularizer, constraint=constraint, name=name)
+
     def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,
                    regularizer=None, constraint=None, aggregation="none", name=None, layout=None):
         """Creates a weight of Keras shape ``shape``; returns the stored tensor.

@@ -53,6 +53,26 @@ def test_build_on_first_call_and_weights_in_keras_order():
     assert layer.count_params() == 17
 
 
+def test_add_variable_is_keras_add_weight_with_shape_and_initializer_first(keras):
+    built = []
+    for lib in (keras, lamina):
+        class Scale(lib.layers.Layer):
+            def build(self, input_shape):
+                self.scale = self.add_variable((input_shape[-1],), "ones", name="scale")
+                self.count = self.add_variable((), "zeros", dtype="int32", trainable=False, name="count")
+
+            def call(self, x):
+                return x * self.scale
+
+        layer = Scale(name="scale_layer")
+        layer(np.ones((2, 3), "float32"))
+        built.append(layer)
+    theirs, ours = built
+    assert [(w.name, tuple(w.shape), w.trainable) for w in ours.weights] == \
+        [(w.name, tuple(w.shape), w.trainable) for w in theirs.weights]
+    assert [str(w.dtype) for w in ours.get_weights()] == [str(w.dtype) for w in theirs.get_weights()]
+
+
 def test_inputs_numpy_lists_and_float64_are_converted():
     layer = Linear(2)
     from_list = layer([[1.0, 2.0, 3.0]])
