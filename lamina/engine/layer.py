@@ -401,6 +401,12 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
     def _has_sublayers(self):
         return any(isinstance(m, Layer) for m in self.modules() if m is not self)
 
+    @property
+    def path(self):
+        """Keras's ``layer.path``: the name scopes the layer was built in and its name ("outer/dense"); None
+        before it is built (a model built at construction: its name)."""
+        return self.__dict__.get("_path") or (self.name if self.built else None)
+
     def quantize(self, mode=None, *args, **kwargs):  # Keras: (mode, type_check, config); a Model's (mode, config, filters)
         """Keras's post-training quantization ("int8", "int4", "float8", "gptq", "awq"), which lamina does not
         provide: the layer keeps its float weights. Raises NotImplementedError saying so."""
@@ -732,6 +738,7 @@ def _tracked_build(build):
     @functools.wraps(build)
     def tracked(self, *args, **kwargs):
         with naming.name_scope(self.name, caller=self):
+            self.__dict__.setdefault("_path", naming.current_path())  # Keras's layer.path: its scope when built
             result = build(self, *args, **kwargs)
         self.built = True
         if self._build_input_shape is None:

@@ -73,6 +73,29 @@ def test_add_variable_is_keras_add_weight_with_shape_and_initializer_first(keras
     assert [str(w.dtype) for w in ours.get_weights()] == [str(w.dtype) for w in theirs.get_weights()]
 
 
+def test_layer_paths_are_keras_paths(keras):
+    paths = []
+    for lib in (keras, lamina):
+        class Outer(lib.layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.inner = lib.layers.Dense(2, name="inner")
+
+            def call(self, x):
+                return self.inner(x)
+
+        outer, lone = Outer(name="outer"), lib.layers.Dense(2, name="lone")
+        before = (outer.path, outer.inner.path, lone.path)
+        outer(np.ones((1, 3), "float32"))
+        lone.build((None, 3))
+        inputs = lib.Input((3,))
+        functional = lib.Model(inputs, lib.layers.Dense(2, name="head")(inputs), name="fm")
+        sequential = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2, name="first")], name="seq")
+        paths.append((before, outer.path, outer.inner.path, outer.inner.kernel.path, lone.path, functional.path,
+                      functional.layers[1].path, sequential.path, sequential.layers[0].path))
+    assert paths[1] == paths[0]
+
+
 def test_inputs_numpy_lists_and_float64_are_converted():
     layer = Linear(2)
     from_list = layer([[1.0, 2.0, 3.0]])
