@@ -5,7 +5,7 @@
 >>> model = lamina.Sequential([layers.Dense(8, activation="relu", input_shape=(4,)), layers.Dense(1)])
 """
 
-from lamina import activations, config, constraints, initializers, regularizers  # noqa: E402,F401
+from lamina import activations, config, constraints, initializers, quantizers, regularizers  # noqa: E402,F401
 from lamina import callbacks, layers, losses, metrics, models, ops, optimizers, saving, utils  # noqa: E402,F401
 from lamina import datasets, distillation, distribution, preprocessing, visualization, wrappers  # noqa: E402,F401
 from lamina.engine.input_layer import Input, InputLayer  # noqa: E402,F401

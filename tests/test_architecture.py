@@ -17,7 +17,7 @@ FLOORS = [
     {"config", "naming", "tree", "registry", "serialization", "dtypes", "version", "memory", "devices", "weight_budget",
      "rematerialization"},
     {"dtype_policies", "symbolic"},
-    {"ops", "activations", "initializers", "regularizers", "constraints", "random", "variables"},
+    {"ops", "activations", "initializers", "regularizers", "constraints", "random", "variables", "quantizers"},
     {"losses", "metrics", "optimizers"},
     {"engine"},
     {"distribution"},
