@@ -476,10 +476,15 @@ class Loss:
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.reduction = _check_reduction(reduction)
         self._dtype_name = dtype or config.floatx()
-        self.dtype = getattr(torch, self._dtype_name)
+        self._torch_dtype = getattr(torch, self._dtype_name)
+
+    @property
+    def dtype(self):
+        """The dtype name inputs are cast to ("float32"), as Keras's ``Loss.dtype``."""
+        return self._dtype_name
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = as_tensors(y_true, y_pred, self.dtype)
+        y_true, y_pred = as_tensors(y_true, y_pred, self._torch_dtype)
         in_mask = getattr(y_pred, "_keras_mask", None)
         losses = self.call(y_true, y_pred)
         out_mask = getattr(losses, "_keras_mask", None)
@@ -515,7 +520,7 @@ class LossFunctionWrapper(Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         errors = _ELEMENTWISE_ERRORS.get(self.fn)
         if errors is not None and sample_weight is None and self.reduction in _MEAN_REDUCTIONS:
-            y_true, y_pred = as_tensors(y_true, y_pred, self.dtype)  # what Loss.__call__ converts first
+            y_true, y_pred = as_tensors(y_true, y_pred, self._torch_dtype)  # what Loss.__call__ converts first
             if y_pred.device.type == "cpu" and y_pred.ndim > 1 and y_pred.shape[-1] == 1 \
                     and y_true.shape == y_pred.shape and y_pred.numel() and not hasattr(y_pred, "_keras_mask"):
                 # The training loop's case: per-sample values are the errors themselves (a mean over one value),

@@ -96,6 +96,14 @@ def _keras_value(keras, value):
     return keras.ops.convert_to_numpy(value)
 
 
+@pytest.mark.parametrize("dtype", [None, "float64", "float16"])
+def test_loss_dtype_is_keras_dtype_name(keras, dtype):
+    ours, theirs = losses.MeanSquaredError(dtype=dtype), keras.losses.MeanSquaredError(dtype=dtype)
+    assert ours.dtype == theirs.dtype
+    if dtype is not None:  # an explicit dtype casts the inputs (by default float predictions keep theirs)
+        assert str(ours(np.ones((2, 3)), np.zeros((2, 3))).dtype).removeprefix("torch.") == dtype
+
+
 @pytest.mark.parametrize("name,kwargs,kind", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_loss_matches_keras(keras, rng, name, kwargs, kind):
     # Reducing axis 0 leaves one loss per column: make it as long as the weights.
