@@ -26,3 +26,13 @@ def keras():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def names_from_zero(keras):
+    """Automatic names (layers, ops, metrics, optimizers, and the variable paths built from them) count from
+    zero in both libraries, whatever ran before in the process."""
+    import lamina
+
+    keras.utils.clear_session()
+    lamina.utils.clear_session()

@@ -52,9 +52,7 @@ def _copy_weights(ours, theirs):
 
 
 @pytest.mark.parametrize("build", GRAPHS, ids=lambda build: build.__name__)
-def test_function_matches_keras(keras, build):
-    keras.utils.clear_session()  # operation names count from zero in both libraries
-    lamina.utils.clear_session()
+def test_function_matches_keras(keras, build, names_from_zero):  # operation names alike in both
     theirs, shapes = build(keras)
     ours, _ = build(lamina)
     _copy_weights(ours, theirs)

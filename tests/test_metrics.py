@@ -108,9 +108,7 @@ def _assert_close(actual, expected):
 
 
 @pytest.mark.parametrize("name,kwargs,kind", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_metric_matches_keras(keras, rng, name, kwargs, kind):
-    lamina.utils.clear_session()  # automatic names ("auc", "auc_1"...) count from the same start in both
-    keras.utils.clear_session()
+def test_metric_matches_keras(keras, rng, name, kwargs, kind, names_from_zero):  # "auc", "auc_1"... alike
     ours = getattr(metrics, name)(**kwargs)
     reference = getattr(keras.metrics, name)(**kwargs)
     for weighted in (True, False):

@@ -20,12 +20,7 @@ from lamina.saving.slots import optimizer_values
 from test_optimizers import _assert_close, _data, step_both
 
 
-@pytest.fixture(autouse=True)
-def _names_from_zero(request):
-    """Automatic names (and so variable paths) count from zero in both libraries, whatever ran before."""
-    lamina.utils.clear_session()
-    if "keras" in request.fixturenames:
-        request.getfixturevalue("keras").utils.clear_session()
+pytestmark = pytest.mark.usefixtures("names_from_zero")  # variable paths compare whatever ran before
 
 STEPS = 8
 SHAPES = [(3, 4), (5,), ()]
