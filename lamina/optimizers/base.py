@@ -337,12 +337,11 @@ class Optimizer:
 
     def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
         """A new optimizer variable shaped, typed and laid out as ``reference_variable`` (a model weight)."""
-        initial = initializers.get(initializer)
         if initializer == "zeros":
             variable = torch.zeros_like(reference_variable, memory_format=torch.preserve_format)
         else:
-            variable = initial(tuple(reference_variable.shape), dtype=reference_variable.dtype).to(
-                reference_variable.device)
+            variable = initializers.get(initializer)(tuple(reference_variable.shape),
+                                                     dtype=reference_variable.dtype).to(reference_variable.device)
         variable = variable.detach().requires_grad_(False)
         self._slot_order.append(variable)
         self._referenced[id(variable)] = reference_variable

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import torch
 
-from lamina.dtypes import to_numpy
+from lamina.dtypes import from_numpy, to_numpy
 from lamina.engine.weights import IDENTITY_LAYOUT, assign_value, full_value
 
 
@@ -84,9 +84,7 @@ def assign(layer_label, slots, datasets, read, filepath, report=None):
             if array.dtype.kind not in "biuf" and array.dtype.name != "bfloat16":
                 raise ValueError(f"{filepath}: layer '{layer_label}', weight '{weight_label(slot)}' holds "
                                  f"{array.dtype} data; weights must be numeric.")
-            if array.dtype.name == "bfloat16":
-                array = array.astype(np.float32)
-            source = torch.from_numpy(np.require(array, requirements="C")).to(device=target.device, dtype=target.dtype)
+            source = from_numpy(array).to(device=target.device, dtype=target.dtype)
             assign_value(target, slot[2].layout.from_keras(source))
     return True
 
@@ -125,6 +123,6 @@ def restore_optimizer(model, optimizer, datasets, read, filepath, without_learni
         return False
     with torch.no_grad():
         for (tensor, layout), dataset in zip(state, datasets):
-            value = torch.as_tensor(np.asarray(read(dataset))).to(tensor.device, tensor.dtype)
+            value = from_numpy(np.asarray(read(dataset))).to(tensor.device, tensor.dtype)
             assign_value(tensor, layout.from_keras(value))
     return True

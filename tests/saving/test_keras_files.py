@@ -149,9 +149,17 @@ def test_bfloat16_weights_cross_both_ways_as_keras_gives_them(keras, tmp_path, s
     theirs, ours = build(keras), build(lamina)
     theirs.layers[0].kernel.assign(np.linspace(-1, 1, 6).reshape(2, 3))
     write = (lambda m, p: m.save(p)) if suffix == ".keras" else (lambda m, p: m.save_weights(p))
+    if suffix == ".keras":  # with Adam's bfloat16 slots too
+        theirs.compile(optimizer="adam", loss="mse")
+        theirs.fit(np.ones((4, 2), "float32"), np.ones((4, 3), "float32"), verbose=0)
     write(theirs, tmp_path / f"keras{suffix}")
     if suffix == ".keras":
         ours = lamina.saving.load_model(tmp_path / f"keras{suffix}")
+        slots = [keras.ops.convert_to_numpy(v).astype("float32") for v in theirs.optimizer.variables]
+        restored = [v.float().numpy() for v in ours.optimizer.variables]
+        assert [str(v.dtype) for v in ours.optimizer.variables][2:] == ["torch.bfloat16"] * 4
+        for mine, reference in zip(restored, slots):
+            np.testing.assert_array_equal(mine, reference)
     else:
         ours.load_weights(tmp_path / f"keras{suffix}")
     expected = theirs.get_weights()
