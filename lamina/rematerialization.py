@@ -26,6 +26,8 @@ import threading
 import torch
 import torch.utils.checkpoint
 
+from lamina import tree
+
 MODES = ("full", "activations", "larger_than", "list_of_layers", None)
 
 RematMode = collections.namedtuple("RematMode", ["mode", "output_size_threshold", "layer_names"])
@@ -92,6 +94,8 @@ def remat(f):
     return rematerialized
 
 
-def output_size(specs):
-    """The number of values in symbolic outputs (unknown dimensions count 1), as "larger_than" measures."""
-    return sum(math.prod(size or 1 for size in spec.shape) for spec in specs if hasattr(spec, "shape"))
+def larger_than_threshold(mode, specs):
+    """Whether symbolic outputs ``specs`` (a structure) hold more values than ``mode``'s threshold ("larger_than";
+    unknown dimensions count 1)."""
+    size = sum(math.prod(size or 1 for size in spec.shape) for spec in tree.flatten(specs) if hasattr(spec, "shape"))
+    return size > mode.output_size_threshold

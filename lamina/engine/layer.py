@@ -572,8 +572,7 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
             key = tuple(tuple(t.shape) if isinstance(t, torch.Tensor) else None for t in tree.flatten(args))
             if key not in self._remat_sizes:
                 specs = self.compute_output_spec(*tree.map_structure(_symbolic_of, args))
-                size = rematerialization.output_size(tree.flatten(specs))
-                self._remat_sizes[key] = size > mode.output_size_threshold
+                self._remat_sizes[key] = rematerialization.larger_than_threshold(mode, specs)
             if self._remat_sizes[key]:
                 return rematerialization.remat(_module_call)
         return _module_call

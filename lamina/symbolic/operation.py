@@ -14,7 +14,7 @@ import inspect
 import numpy as np
 import torch
 
-from lamina import naming, registry, rematerialization, serialization, tree
+from lamina import naming, registry, rematerialization, serialization
 from lamina.dtypes import DTYPE_NAMES, TORCH_DTYPES
 from lamina.symbolic.keras_tensor import has_symbolic
 from lamina.symbolic.node import Node
@@ -66,8 +66,7 @@ class Operation:
         if mode.mode == "full":
             return rematerialization.remat(fn)
         if mode.mode == "larger_than":
-            specs = self.compute_output_spec(*args, **kwargs)
-            if rematerialization.output_size(tree.flatten(specs)) > mode.output_size_threshold:
+            if rematerialization.larger_than_threshold(mode, self.compute_output_spec(*args, **kwargs)):
                 return rematerialization.remat(fn)
         return fn
 
