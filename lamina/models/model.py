@@ -287,9 +287,8 @@ class Functional(Model):
         for layer in graph_layers:
             if isinstance(layer, Layer) and not isinstance(layer, InputLayer):  # ops steps are not modules
                 self.add_module(_module_key(self, layer.name), layer)
-        self._run_nodes, self._single_inputs = self._graph.run_nodes, self._graph.single_inputs
-        self._single_input_graph = all(isinstance(node.layer, Layer) for node in self._run_nodes) \
-            and None not in self._single_inputs and len(self.inputs) == 1
+        self._single_input_graph = all(isinstance(node.layer, Layer) for node in self._graph.run_nodes) \
+            and None not in self._graph.single_inputs and len(self.inputs) == 1
         self.built = True
         # Keras 2's node 0 of a functional model: its own inputs and outputs.
         self._inbound_nodes.append(Node.record_only(self, (inputs,), outputs))
@@ -357,7 +356,7 @@ class Functional(Model):
 
     def _layers_run_directly(self):
         return self._single_input_graph and type(self).call is Functional.call \
-            and all(node.layer._plain_call for node in self._run_nodes)
+            and all(node.layer._plain_call for node in self._graph.run_nodes)
 
     def _run_directly(self, inputs, training):
         (inputs,) = conform_inputs(f"Model '{self.name}'", [inputs], self.inputs)
@@ -366,7 +365,7 @@ class Functional(Model):
                                                                                   checked))
 
     def _layer_inputs(self):
-        return [(node.layer, single) for node, single in zip(self._run_nodes, self._single_inputs)]
+        return [(node.layer, single) for node, single in zip(self._graph.run_nodes, self._graph.single_inputs)]
 
     def call(self, inputs, training=None, mask=None):
         flat_inputs = conform_inputs(f"Model '{self.name}'", self._flat_inputs(inputs), self.inputs)
