@@ -37,23 +37,20 @@ from lamina.symbolic.node import Node
 from lamina.symbolic.shape_inference import infer_output_spec, is_fake, real_tensor_mode
 
 _module_call = torch.nn.Module.__call__
+_GLOBAL_MODULE_HOOKS = (torch_module._global_forward_hooks, torch_module._global_forward_pre_hooks,
+                        torch_module._global_backward_hooks, torch_module._global_backward_pre_hooks)
 
 
 def _with_rematerialized_activation(layer, *args, **kwargs):
     """``layer``'s call with its activation rematerialized (RematScope "activations"); its own in-place
     activation form, where it keeps one, gives way to the plain activation for the call."""
-    activation, in_place = layer.activation, layer.__dict__.get("_activation")
-    layer.__dict__["activation"] = rematerialization.remat(activation)
-    if "_activation" in layer.__dict__:
-        layer.__dict__["_activation"] = layer.__dict__["activation"]
+    saved = {key: layer.__dict__[key] for key in ("activation", "_activation") if key in layer.__dict__}
+    rematerialized = rematerialization.remat(saved["activation"])
+    layer.__dict__.update(dict.fromkeys(saved, rematerialized))
     try:
         return _module_call(layer, *args, **kwargs)
     finally:
-        layer.__dict__["activation"] = activation
-        if "_activation" in layer.__dict__:
-            layer.__dict__["_activation"] = in_place
-_GLOBAL_MODULE_HOOKS = (torch_module._global_forward_hooks, torch_module._global_forward_pre_hooks,
-                        torch_module._global_backward_hooks, torch_module._global_backward_pre_hooks)
+        layer.__dict__.update(saved)
 
 
 def has_own_call_machinery(module):
@@ -179,7 +176,6 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         self._plain_call = False
         self._plain_reads_training = False
         self._remat_mode = rematerialization.get_current_remat_mode()  # the RematScope's at creation (Keras)
-        self._remat_sizes = {}  # "larger_than": input shapes -> whether the output is larger
         self._forward_is_call = False
         self._built_rank = -1
         self._axis_checks = ()
@@ -569,11 +565,13 @@ class Layer(WeightsMixin, NodeAccessors, torch.nn.Module):
         if mode.mode == "full" or mode.mode == "list_of_layers" and self.name in mode.layer_names:
             return rematerialization.remat(_module_call)
         if mode.mode == "larger_than":
+            sizes = self.__dict__.setdefault("_remat_sizes", {})  # input shapes -> whether the output is larger
             key = tuple(tuple(t.shape) if isinstance(t, torch.Tensor) else None for t in tree.flatten(args))
-            if key not in self._remat_sizes:
-                specs = self.compute_output_spec(*tree.map_structure(_symbolic_of, args))
-                self._remat_sizes[key] = rematerialization.larger_than_threshold(mode, specs)
-            if self._remat_sizes[key]:
+            if key not in sizes:
+                specs = self.compute_output_spec(*tree.map_structure(
+                    lambda value: _symbolic_like(value, batch_size=True), args))
+                sizes[key] = rematerialization.larger_than_threshold(mode, specs)
+            if sizes[key]:
                 return rematerialization.remat(_module_call)
         return _module_call
 
@@ -826,19 +824,14 @@ def _shape_structure(value):
     return shape_of(value)
 
 
-def _symbolic_of(value):
-    """A tensor's spec with its full shape (the batch size included), other values as they are."""
-    if isinstance(value, torch.Tensor):
-        return KerasTensor(tuple(value.shape), dtype=DTYPE_NAMES.get(value.dtype, "float32"))
-    return value
-
-
-def _symbolic_like(value):
-    if isinstance(value, torch.Tensor):
-        shape = (None,) + tuple(value.shape[1:]) if value.dim() else ()
-        return KerasTensor(shape, dtype=DTYPE_NAMES.get(value.dtype, "float32"))
-    if is_string_array(value):
-        return KerasTensor((None,) + value.shape[1:] if value.ndim else (), dtype=STRING)
+def _symbolic_like(value, batch_size=False):
+    """A tensor's (or string array's) spec, its batch size unknown unless ``batch_size``; other values as they are."""
+    if isinstance(value, torch.Tensor) or is_string_array(value):
+        shape = tuple(value.shape)
+        if shape and not batch_size:
+            shape = (None,) + shape[1:]
+        dtype = STRING if not isinstance(value, torch.Tensor) else DTYPE_NAMES.get(value.dtype, "float32")
+        return KerasTensor(shape, dtype=dtype)
     return value
 
 
